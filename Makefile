@@ -1,0 +1,41 @@
+# inboxlink — two commands on a fresh Debian machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test lint unit system-deps postgres bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## Run the service on http://127.0.0.1:8025 with the embedded default (SQLite in ./.inboxlink).
+run: $(STAMP)
+	$(BIN)/inboxlink db upgrade
+	$(BIN)/inboxlink serve --no-migrate
+
+## Install what the tests need (Debian packages, PostgreSQL), lint, type-check, run every test.
+test: $(STAMP) system-deps postgres lint
+	$(BIN)/pytest -p no:cacheprovider -q -rfE
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+bench: $(STAMP) system-deps
+	$(BIN)/python bench/imap_libraries.py
+
+clean:
+	rm -rf $(VENV) .inboxlink .mypy_cache .ruff_cache test-output

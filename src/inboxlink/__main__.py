@@ -1,0 +1,3 @@
+from inboxlink.cli import main
+
+main()

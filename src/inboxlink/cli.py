@@ -1,0 +1,169 @@
+"""The command line: ``inboxlink serve | worker | db upgrade | admin … | detect``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+
+from inboxlink import __version__
+from inboxlink.config import Settings, load_settings
+from inboxlink.domain.enums import Role
+from inboxlink.errors import AppError
+from inboxlink.runtime import Runtime
+from inboxlink.services import users
+from inboxlink.store import migrate
+
+app = typer.Typer(
+    help="inboxlink: connect your team's mailboxes to your CRM.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+admin_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+T = TypeVar("T")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"inboxlink {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """inboxlink command line."""
+
+
+def _with_runtime(work: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run ``work`` with a runtime, turning user-facing errors into a message and exit code 1."""
+
+    async def main() -> T:
+        runtime = Runtime.build(settings or load_settings())
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(main())
+    except AppError as error:
+        typer.secho(f"error: {error.message} ({error.code})", err=True, fg="red")
+        raise typer.Exit(1) from error
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8025,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve web and API only; run workers separately.")
+    ] = False,
+    migrate_db: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Upgrade the database first.")
+    ] = True,
+) -> None:
+    """Serve the web pages and the API (and, unless --no-worker, sync and send in-process)."""
+    from inboxlink.web.app import create_app
+    from inboxlink.worker import start_in_process
+
+    settings = load_settings()
+    if migrate_db:
+        migrate.upgrade(settings)
+    runtime = Runtime.build(settings)
+    application = create_app(runtime, start_worker=None if no_worker else start_in_process)
+    typer.echo(
+        f"inboxlink {__version__} on http://{host}:{port} (public URL {settings.public_url})"
+    )
+    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the database migrations (safe to run again)."""
+    migrate.upgrade(load_settings())
+    typer.echo("database is up to date")
+
+
+@admin_app.command("setup")
+def admin_setup(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    account_name: Annotated[str, typer.Option("--account-name")] = "My company",
+    name: Annotated[str, typer.Option()] = "",
+) -> None:
+    """First-run set-up from the command line: the account and its first super admin."""
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.sessions() as session:
+            await users.create_account(
+                session, account_name=account_name, email=email, password=password, name=name
+            )
+            await session.commit()
+
+    _with_runtime(work)
+    typer.echo(f"created the account and super admin {email}")
+
+
+@admin_app.command("create-user")
+def create_user(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.MEMBER,
+    name: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Create a user (and the account with it, when inboxlink is not set up yet)."""
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.sessions() as session:
+            if await users.needs_setup(session):
+                user = await users.create_account(
+                    session, account_name="My company", email=email, password=password, name=name
+                )
+                user.role = role.value
+            else:
+                account_id = await users.first_account_id(session)
+                await users.create_user(
+                    session,
+                    account_id=account_id,
+                    email=email,
+                    password=password,
+                    role=role,
+                    name=name,
+                )
+            await session.commit()
+
+    _with_runtime(work)
+    typer.echo(f"created {role.value} {email}")
+
+
+@admin_app.command("create-token")
+def create_token(
+    email: str, name: Annotated[str, typer.Option(help="What the token is for.")] = "cli"
+) -> None:
+    """Create an API token for a user; the token is the last line printed."""
+
+    async def work(runtime: Runtime) -> str:
+        async with runtime.sessions() as session:
+            user = await users.user_by_email(session, email)
+            if user is None:
+                raise AppError("user_not_found", f"There is no user {email}.")
+            token = await users.create_api_token(session, user, name)
+            await session.commit()
+            return token
+
+    token = _with_runtime(work)
+    typer.echo(f"API token for {email} (shown once; keep it secret):")
+    typer.echo(token)
+
+
+def main() -> None:
+    app()

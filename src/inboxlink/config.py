@@ -1,0 +1,94 @@
+"""All settings, read once from ``INBOXLINK_*`` environment variables into one typed object."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Settings(BaseSettings):
+    """The service's configuration. Every value has a default that runs the embedded mode."""
+
+    model_config = SettingsConfigDict(env_prefix="INBOXLINK_", extra="ignore")
+
+    data_dir: Path = Path("./.inboxlink")
+    database_url: str | None = None
+    public_url: str = "http://127.0.0.1:8025"
+    secret_key: str | None = Field(default=None, repr=False)
+    allow_private_networks: str = ""
+    dns_nameservers: str = ""
+    dns_timeout_seconds: float = 3.0
+    backfill_days: int = 90
+    sync_batch_size: int = 500
+    idle_renew_seconds: float = 25 * 60
+    poll_seconds: float = 60.0
+    connect_timeout_seconds: float = 10.0
+    probe_timeout_seconds: float = 3.0
+    smtp_url: str | None = Field(default=None, repr=False)
+    #: PEM file of extra certificate authorities to trust (an on-premises CA), besides the system's.
+    extra_ca_file: Path | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL, SQLite in the data directory when none is configured."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'inboxlink.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @cached_property
+    def allowed_networks(self) -> tuple[Network, ...] | None:
+        """Private networks opened by the admin; ``None`` means every address is allowed."""
+        raw = self.allow_private_networks.strip()
+        if raw in ("", "0"):
+            return ()
+        if raw.lower() in ("1", "true", "yes", "all"):
+            return None
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(","))
+
+    @cached_property
+    def nameservers(self) -> tuple[tuple[str, int], ...]:
+        """``ip[:port]`` pairs for DNS look-ups; empty means the system resolver."""
+        pairs = []
+        for part in filter(None, (p.strip() for p in self.dns_nameservers.split(","))):
+            host, _, port = part.rpartition(":") if part.count(":") == 1 else (part, "", "53")
+            pairs.append((host or part, int(port or 53)))
+        return tuple(pairs)
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    def secret_keys(self) -> list[str]:
+        """The vault keys, newest first: ``INBOXLINK_SECRET_KEY`` (comma list) or the key file.
+
+        The key file is created with mode 0600 on first use; rotation prepends a line to it.
+        """
+        if self.secret_key:
+            return [k.strip() for k in self.secret_key.split(",") if k.strip()]
+        if not self.key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32) + "\n")
+        return [k.strip() for k in self.key_file.read_text().splitlines() if k.strip()]
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,9 @@
+"""The JSON API under ``/api/v1``; errors always look like ``{"error": {"code", "message"}}``."""
+
+from fastapi import APIRouter
+
+from inboxlink.web.api import contacts, inboxes, me, notifications
+
+router = APIRouter(prefix="/api/v1")
+for module in (me, inboxes, contacts, notifications):
+    router.include_router(module.router)

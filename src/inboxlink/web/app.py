@@ -1,0 +1,96 @@
+"""The FastAPI application: API, pages, static files, error shapes, and the worker lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from inboxlink import __version__
+from inboxlink.errors import AppError
+from inboxlink.runtime import Runtime
+from inboxlink.web import api, pages
+from inboxlink.web.pages.common import LoginRequired, login_redirect, render_error
+
+Lifespan = Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]]]]
+
+_STATUS_CODES = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def _error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
+    if _wants_json(request):
+        return JSONResponse(body, status_code=status)
+    return render_error(request, status, body["error"]["message"])
+
+
+def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> FastAPI:
+    """Build the app. ``start_worker`` (the in-process worker) runs for the app's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = await start_worker(runtime) if start_worker else None
+        try:
+            yield
+        finally:
+            if stop is not None:
+                await stop()
+            await runtime.close()
+
+    app = FastAPI(
+        title="inboxlink",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+
+    app.add_exception_handler(LoginRequired, login_redirect)
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        return _error_response(request, exc.status, exc.to_dict())
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        body = {"error": {"code": "invalid_request", "message": f"Check the request: {problems}"}}
+        return _error_response(request, 422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        message = str(exc.detail) if exc.status_code != 404 else "There is nothing at this address."
+        return _error_response(
+            request, exc.status_code, {"error": {"code": code, "message": message}}
+        )
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    return app

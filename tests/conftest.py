@@ -1,0 +1,6 @@
+pytest_plugins = [
+    "tests.support.store",
+    "tests.support.accounts",
+    "tests.support.mail_fixtures",
+    "tests.support.browser",
+]

@@ -1,0 +1,54 @@
+"""The CLI on a fresh data directory: create-user, create-token, then the token works."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from inboxlink.config import Settings
+from inboxlink.runtime import Runtime
+from inboxlink.web.app import create_app
+
+
+def run_cli(data_dir: Path, *args: str) -> str:
+    env = {**os.environ, "INBOXLINK_DATA_DIR": str(data_dir)}
+    env.pop("INBOXLINK_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "inboxlink", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout
+
+
+async def test_create_user_and_token_then_me_answers(tmp_path: Path) -> None:
+    assert "inboxlink" in run_cli(tmp_path, "--version")
+    run_cli(tmp_path, "db", "upgrade")
+    run_cli(
+        tmp_path,
+        "admin",
+        "create-user",
+        "boss@acme.test",
+        "--password",
+        "long enough pw",
+        "--role",
+        "super-admin",
+    )
+    token = run_cli(tmp_path, "admin", "create-token", "boss@acme.test").strip().splitlines()[-1]
+    assert token.startswith("ilk_")
+    key_file = tmp_path / "secret.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+
+    runtime = Runtime.build(Settings(data_dir=tmp_path))
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200
+        assert me.json()["role"] == "super-admin"
+        assert (await client.get("/api/v1/me")).status_code == 401
+    await runtime.close()
