@@ -2,5 +2,6 @@ pytest_plugins = [
     "tests.support.store",
     "tests.support.accounts",
     "tests.support.mail_fixtures",
+    "tests.support.discovery_fixtures",
     "tests.support.browser",
 ]

@@ -11,6 +11,7 @@ from inboxlink.clock import as_utc
 from inboxlink.domain.enums import Role
 from inboxlink.domain.permissions import Actor
 from inboxlink.errors import AppError, Conflict
+from inboxlink.mail.address import parse_email
 from inboxlink.mail.headers import normalize_email
 from inboxlink.security.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from inboxlink.security.tokens import API_TOKEN_PREFIX, new_token, token_hash
@@ -38,13 +39,8 @@ def _check_password(password: str) -> None:
 
 
 def check_email(email: str) -> str:
-    email = normalize_email(email)
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or any(ch.isspace() for ch in email):
-        raise AppError(
-            "invalid_email", f"{email or 'That'} is not a valid email address.", status=422
-        )
-    return email
+    """The address in the form inboxlink stores it (validated, lower-case)."""
+    return parse_email(email).address.lower()
 
 
 async def create_account(
