@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -13,16 +14,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
-    """Block until ``host:port`` accepts connections: daemons return before they listen."""
+def wait_for_port(
+    host: str, port: int, timeout: float = 10.0, alive: Callable[[], bool] = lambda: True
+) -> None:
+    """Block until ``host:port`` accepts connections: servers listen a moment after launch.
+
+    ``alive`` reports whether the server process still runs, to fail at once when it died.
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s") from None
+            if not alive() or time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port}") from None
             time.sleep(0.05)
 
 
