@@ -1,0 +1,332 @@
+"""IMAP, the incoming half of an "other provider" inbox: verify, sync, fetch, wait, save to Sent.
+
+Sync is read-only (EXAMINE + BODY.PEEK). A folder is first backfilled newest first -- the
+messages of the last ``backfill_days`` by INTERNALDATE, below the UIDNEXT seen when the pass
+started -- and then followed incrementally above that point; expunges are reported where the
+server offers QRESYNC. The checkpoint format is described in ``imap_checkpoint``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+from inboxlink.domain.servers import Credentials, ServerSettings
+from inboxlink.net.policy import NetworkPolicy
+from inboxlink.net.tls import client_context
+from inboxlink.providers import imap_ops as ops
+from inboxlink.providers.base import AccountInfo, Batch, Checkpoint, Folder, ScannedMessage
+from inboxlink.providers.imap_checkpoint import FolderCheckpoint
+from inboxlink.providers.imap_connection import DROPPED, Connection, Session, translate
+
+log = logging.getLogger(__name__)
+
+BODY_BATCH = 100
+
+
+class ImapConnector:
+    """One mailbox over one IMAP connection, used by one task at a time."""
+
+    def __init__(
+        self,
+        server: ServerSettings,
+        credentials: Credentials,
+        policy: NetworkPolicy,
+        *,
+        trust_any_certificate: bool,
+        extra_ca_file: Path | None,
+        timeout: float,
+        backfill_days: int,
+        batch_size: int = 500,
+        idle_renew_seconds: float = 25 * 60,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        context = client_context(trust_any=trust_any_certificate, extra_ca_file=extra_ca_file)
+        self._session = Session(server, credentials, policy, context, timeout)
+        self._username = credentials.username
+        self._backfill_days = backfill_days
+        self._batch_size = batch_size
+        self._idle_renew = idle_renew_seconds
+        self._poll_seconds = poll_seconds
+        self._folders: tuple[Folder, ...] | None = None
+        # INBOX as last seen, so a change between two waits is not slept through.
+        self._inbox_seen: ops.FolderStatus | None = None
+
+    # -- connect ---------------------------------------------------------------------------
+
+    async def verify(self) -> AccountInfo:
+        """Log in and report INBOX, the Sent folder and the server's capabilities."""
+        connection = await self._session.connection()
+        self._folders = await self._session.run(ops.list_folders)
+        return AccountInfo(
+            email=self._username if "@" in self._username else "",
+            folders=self._folders,
+            capabilities=connection.capabilities,
+        )
+
+    async def folders(self) -> tuple[Folder, ...]:
+        if self._folders is None:
+            self._folders = await self._session.run(ops.list_folders)
+        return self._folders
+
+    # -- sync ------------------------------------------------------------------------------
+
+    async def changes(
+        self, folder: Folder, checkpoint: Checkpoint | None
+    ) -> AsyncGenerator[Batch, None]:
+        """Backfill (no or outdated checkpoint) or incremental changes of ``folder``."""
+        status: ops.FolderStatus = await self._session.run(partial(ops.examine, folder=folder.name))
+        if folder.role == "inbox":
+            self._inbox_seen = status
+        state = FolderCheckpoint.from_dict(checkpoint)
+        if state is None or state.uidvalidity != status.uidvalidity:
+            if state is not None:
+                log.info("UIDVALIDITY of %s changed: backfilling again", folder.name)
+            batches = self._backfill_from_start(folder, status)
+        elif not state.done:
+            batches = self._backfill(folder, state)
+        else:
+            batches = self._incremental(folder, state, status)
+        async for batch in batches:
+            yield batch
+
+    def _since(self) -> datetime:
+        return datetime.now(UTC) - timedelta(days=self._backfill_days)
+
+    async def _backfill_from_start(
+        self, folder: Folder, status: ops.FolderStatus
+    ) -> AsyncIterator[Batch]:
+        since = self._since().date()
+        uids = await self._search(folder, status.uidvalidity, 1, status.top, since)
+        if uids is None:
+            return
+        state = FolderCheckpoint.start(
+            status.uidvalidity, status.top, since, len(uids), status.highestmodseq
+        )
+        async for batch in self._backfill(folder, state, uids):
+            yield batch
+
+    async def _backfill(
+        self, folder: Folder, state: FolderCheckpoint, uids: list[int] | None = None
+    ) -> AsyncIterator[Batch]:
+        """Newest first, from ``state.backfill_below`` down; ``uids`` when already searched."""
+        if uids is None:
+            since = datetime.fromisoformat(state.since).date()
+            uids = await self._search(folder, state.uidvalidity, 1, state.backfill_below - 1, since)
+            if uids is None:
+                return
+        newest_first = sorted(uids, reverse=True)
+        chunks = _chunks(newest_first, self._batch_size) or [[]]
+        for number, chunk in enumerate(chunks, 1):
+            messages = await self._headers(folder, state.uidvalidity, chunk)
+            if messages is None:  # UIDVALIDITY changed mid-pass: the next call starts over
+                return
+            last = number == len(chunks)
+            state = state.backfilled_down_to(chunk[-1] if chunk else 0, last=last)
+            yield Batch(
+                folder, messages, checkpoint=state.as_dict(), total=state.total,
+                backfill_complete=last,
+            )  # fmt: skip
+
+    async def _incremental(
+        self, folder: Folder, state: FolderCheckpoint, status: ops.FolderStatus
+    ) -> AsyncIterator[Batch]:
+        """New UIDs above ``state.top``, oldest first; expunges where QRESYNC allows."""
+        deleted: list[str] = []
+        if state.highestmodseq is not None and status.highestmodseq != state.highestmodseq:
+            found = await self._session.run(
+                partial(
+                    ops.vanished, folder=folder.name, uidvalidity=state.uidvalidity,
+                    top=state.top, modseq=state.highestmodseq,
+                )
+            )  # fmt: skip
+            if found is None:
+                return
+            deleted = found
+        new: list[int] = []
+        if status.top > state.top:
+            found_uids = await self._search(folder, state.uidvalidity, state.top + 1, None, None)
+            if found_uids is None:
+                return
+            new = found_uids
+        if not new:
+            advanced = state.advanced(state.top, status.highestmodseq)
+            if deleted or advanced != state:
+                yield Batch(folder, deleted=deleted, checkpoint=advanced.as_dict())
+            return
+        for chunk in _chunks(new, self._batch_size):
+            messages = await self._headers(folder, state.uidvalidity, chunk)
+            if messages is None:
+                return
+            state = state.advanced(chunk[-1], status.highestmodseq)
+            yield Batch(folder, messages, deleted, state.as_dict(), total=len(new))
+            deleted = []
+
+    async def _search(
+        self, folder: Folder, uidvalidity: int, low: int, high: int | None, since: date | None
+    ) -> list[int] | None:
+        if high is not None and high < low:
+            return []
+        return await self._session.run(
+            partial(
+                ops.search_uids, folder=folder.name, uidvalidity=uidvalidity, low=low,
+                high=high, since=since,
+            )
+        )  # fmt: skip
+
+    async def _headers(
+        self, folder: Folder, uidvalidity: int, uids: list[int]
+    ) -> list[ScannedMessage] | None:
+        if not uids:
+            return []
+        return await self._session.run(
+            partial(ops.fetch_headers, folder=folder.name, uidvalidity=uidvalidity, uids=uids)
+        )
+
+    async def fetch_raw(self, folder: Folder, provider_ids: list[str]) -> dict[str, bytes]:
+        """Full bytes (BODY.PEEK[]) of the given messages; ids from another UIDVALIDITY or of
+        expunged messages are left out."""
+        by_validity: dict[int, list[int]] = {}
+        for value in provider_ids:
+            parsed = ops.parse_provider_id(value)
+            if parsed is not None:
+                by_validity.setdefault(parsed[0], []).append(parsed[1])
+        found: dict[str, bytes] = {}
+        for uidvalidity, uids in by_validity.items():
+            for chunk in _chunks(sorted(set(uids)), BODY_BATCH):
+                found.update(
+                    await self._session.run(
+                        partial(
+                            ops.fetch_bodies, folder=folder.name, uidvalidity=uidvalidity,
+                            uids=chunk,
+                        )
+                    )
+                )  # fmt: skip
+        return found
+
+    # -- waiting for mail ------------------------------------------------------------------
+
+    async def wait_for_change(self, timeout: float) -> bool:
+        """True as soon as INBOX changes (IDLE, or polling where the server has no IDLE),
+        False after ``timeout`` seconds without a change."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        connection = await self._session.connection()
+        if connection.has("IDLE"):
+            return await self._idle(deadline)
+        return await self._poll(deadline)
+
+    def _inbox_changed(self, c: Connection) -> bool:
+        """Re-EXAMINE INBOX; True (and remember it) when it differs from what we last saw."""
+        status = ops.examine(c, ops.INBOX)
+        seen, self._inbox_seen = self._inbox_seen, status
+        return seen is not None and _inbox_key(seen) != _inbox_key(status)
+
+    def _begin_idle(self, c: Connection) -> bool:
+        if self._inbox_changed(c):
+            return True
+        c.client.idle()
+        return False
+
+    async def _poll(self, deadline: float) -> bool:
+        loop = asyncio.get_running_loop()
+        while not await self._session.run(self._inbox_changed):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.sleep(min(self._poll_seconds, remaining))
+        return True
+
+    async def _idle(self, deadline: float) -> bool:
+        loop = asyncio.get_running_loop()
+        while (remaining := deadline - loop.time()) > 0:
+            if await self._session.run(self._begin_idle):
+                return True
+            connection = self._session.current()
+            assert connection is not None
+            try:
+                changed = await _idle_for(connection, min(remaining, self._idle_renew))
+            except DROPPED:
+                # A server restart ends IDLE this way: wake the caller, whose next sync
+                # reconnects (or reports the server unreachable).
+                self._session.discard()
+                return True
+            except BaseException as exc:  # cancelled mid-IDLE: the connection is unusable
+                self._session.discard()
+                if isinstance(exc, Exception):
+                    raise translate(exc, self._session.server) from exc
+                raise
+            if changed:
+                self._inbox_seen = None  # the caller syncs INBOX next and records it
+                return True
+        return False
+
+    # -- outbox support --------------------------------------------------------------------
+
+    async def append_sent(self, raw: bytes) -> None:
+        """Save a sent message, marked \\Seen, in the Sent folder (created when missing).
+        Not retried on a dropped connection: the outbox checks ``find_message_id`` first."""
+        sent = next((f for f in await self.folders() if f.role == "sent"), None)
+        if sent is None:
+            sent = Folder("Sent", "sent")
+            await self._session.run(partial(ops.create_folder, name=sent.name), retry=False)
+            self._folders = (*(self._folders or ()), sent)
+        await self._session.run(partial(ops.append_seen, folder=sent.name, raw=raw), retry=False)
+
+    async def find_message_id(self, folder: Folder | str, message_id: str) -> bool:
+        """True when ``folder`` (a Folder or its name) holds a message with this Message-ID."""
+        name = folder.name if isinstance(folder, Folder) else folder
+        return await self._session.run(
+            partial(ops.contains_message_id, folder=name, message_id=message_id)
+        )
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+def _inbox_key(status: ops.FolderStatus) -> tuple[int, int, int]:
+    """What counts as "INBOX changed" between waits: new, expunged or renumbered mail."""
+    return status.uidvalidity, status.uidnext, status.exists
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+async def _idle_for(connection: Connection, seconds: float) -> bool:
+    """Wait in IDLE up to ``seconds`` without holding a thread: the event loop watches the
+    socket and a thread reads only once the server has sent something. Ends IDLE (DONE)."""
+    client = connection.client
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    changed = False
+    while not changed and (remaining := deadline - loop.time()) > 0:
+        if not await _readable(client.socket().fileno(), remaining):
+            break
+        responses = await asyncio.to_thread(client.idle_check, 0)
+        if not responses:  # readable yet nothing to read: the server closed the connection
+            raise ConnectionResetError("IMAP server closed the connection during IDLE")
+        changed = any(ops.is_change(response) for response in responses)
+    _, responses = await asyncio.to_thread(client.idle_done)
+    return changed or any(ops.is_change(response) for response in responses)
+
+
+async def _readable(fd: int, timeout: float) -> bool:
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await asyncio.wait_for(ready, timeout)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(fd)

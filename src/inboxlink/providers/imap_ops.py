@@ -1,0 +1,175 @@
+"""The blocking IMAP steps the connector runs in a worker thread, one ``Connection`` each.
+
+Every step that reads a folder opens it with EXAMINE and fetches with ``BODY.PEEK``: sync
+never sets a flag, moves or deletes anything. Steps that work on UIDs first check that the
+folder's UIDVALIDITY is still the one the UIDs belong to, and answer None when it is not.
+"""
+
+from __future__ import annotations
+
+import imaplib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from inboxlink.mail.headers import parse_headers
+from inboxlink.providers.base import Folder, ScannedMessage
+from inboxlink.providers.imap_connection import Connection
+
+HEADER_FIELDS = "FROM TO CC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES AUTO-SUBMITTED"
+_HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]"
+INBOX = "INBOX"
+#: Where servers without SPECIAL-USE keep sent mail, including the seeds' languages.
+SENT_NAMES = (
+    "Sent", "Sent Items", "Sent Messages", "Sent Mail", "[Gmail]/Sent Mail",
+    "INBOX.Sent", "INBOX/Sent", "INBOX.Sent Items", "INBOX.Sent Messages",
+    "Gesendet", "Gesendete Elemente", "Gesendete Objekte", "Skickat", "Skickade objekt",
+    "Wysłane", "Elementy wysłane", "Posta inviata", "Elementi inviati",
+)  # fmt: skip
+#: Untagged responses during IDLE/NOOP that mean the folder changed.
+CHANGE_RESPONSES = frozenset({b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"})
+
+
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    """What EXAMINE says about a folder; compared to notice a change without IDLE."""
+
+    uidvalidity: int
+    uidnext: int
+    exists: int
+    highestmodseq: int | None
+
+    @property
+    def top(self) -> int:
+        return self.uidnext - 1
+
+
+def provider_id(uidvalidity: int, uid: int) -> str:
+    return f"{uidvalidity}:{uid}"
+
+
+def parse_provider_id(value: str) -> tuple[int, int] | None:
+    validity, _, uid = value.partition(":")
+    return (int(validity), int(uid)) if validity.isdigit() and uid.isdigit() else None
+
+
+def list_folders(c: Connection) -> tuple[Folder, ...]:
+    """INBOX and the Sent folder: by its SPECIAL-USE flag (RFC 6154), else by a known name."""
+    listed = [
+        (frozenset(flag.decode().lower() for flag in flags), name)
+        for flags, _, name in c.client.list_folders()
+    ]
+    selectable = [(flags, name) for flags, name in listed if "\\noselect" not in flags]
+    sent = next((name for flags, name in selectable if "\\sent" in flags), None)
+    if sent is None:
+        by_lower = {name.lower(): name for _, name in selectable}
+        sent = next((by_lower[n.lower()] for n in SENT_NAMES if n.lower() in by_lower), None)
+    return (Folder(INBOX, "inbox"), *([Folder(sent, "sent")] if sent else []))
+
+
+def examine(c: Connection, folder: str) -> FolderStatus:
+    """A fresh read-only look at ``folder`` (UIDNEXT and friends as of now)."""
+    raw = c.examine(folder, fresh=True)
+    uidnext = raw.get(b"UIDNEXT")
+    if uidnext is None:  # RFC 3501 servers may omit it: derive it from the highest UID
+        uidnext = max(c.client.search(["ALL"]), default=0) + 1
+    return FolderStatus(
+        int(raw[b"UIDVALIDITY"]), int(uidnext), int(raw.get(b"EXISTS", 0)),
+        int(raw[b"HIGHESTMODSEQ"]) if b"HIGHESTMODSEQ" in raw else None,
+    )  # fmt: skip
+
+
+def _same_folder(c: Connection, folder: str, uidvalidity: int) -> bool:
+    return int(c.examine(folder)[b"UIDVALIDITY"]) == uidvalidity
+
+
+def search_uids(
+    c: Connection, folder: str, uidvalidity: int, low: int, high: int | None, since: date | None
+) -> list[int] | None:
+    """UIDs in ``low..high`` (``high`` None: no upper end), INTERNALDATE on or after ``since``."""
+    if not _same_folder(c, folder, uidvalidity):
+        return None
+    criteria: list[Any] = ["UID", f"{low}:{high if high is not None else '*'}"]
+    if since is not None:
+        criteria += ["SINCE", since]
+    # "n:*" always matches the highest UID, even below n: keep only the asked-for range.
+    return sorted(u for u in c.client.search(criteria) if u >= low and (high is None or u <= high))
+
+
+def fetch_headers(
+    c: Connection, folder: str, uidvalidity: int, uids: list[int]
+) -> list[ScannedMessage] | None:
+    """Parsed headers of ``uids`` in the given order; expunged ones are simply absent."""
+    if not _same_folder(c, folder, uidvalidity):
+        return None
+    response = c.client.fetch(uids, [_HEADER_ITEM])
+    scanned = []
+    for uid in uids:
+        data = response.get(uid)
+        if data is not None:
+            raw = next((v for k, v in data.items() if k.startswith(b"BODY[")), None) or b""
+            scanned.append(ScannedMessage(provider_id(uidvalidity, uid), parse_headers(raw)))
+    return scanned
+
+
+def fetch_bodies(c: Connection, folder: str, uidvalidity: int, uids: list[int]) -> dict[str, bytes]:
+    if not uids or not _same_folder(c, folder, uidvalidity):
+        return {}
+    response = c.client.fetch(uids, ["BODY.PEEK[]"])
+    return {
+        provider_id(uidvalidity, uid): data[b"BODY[]"]
+        for uid, data in response.items()
+        if data.get(b"BODY[]") is not None
+    }
+
+
+def vanished(
+    c: Connection, folder: str, uidvalidity: int, top: int, modseq: int
+) -> list[str] | None:
+    """Provider ids of messages at or below ``top`` expunged since ``modseq`` (QRESYNC)."""
+    if not c.qresync or top < 1:
+        return []
+    if not _same_folder(c, folder, uidvalidity):
+        return None
+    # imapclient cannot fetch a UID range it has not listed, and hands back only FETCH data;
+    # its imaplib connection can, and keeps VANISHED (RFC 7162) in ``untagged_responses``.
+    imap = c.client._imap
+    imap.untagged_responses.pop("VANISHED", None)
+    result, data = imap.uid("FETCH", f"1:{top}", f"(UID) (CHANGEDSINCE {modseq} VANISHED)")
+    if result != "OK":
+        raise imaplib.IMAP4.error(f"UID FETCH VANISHED failed: {data!r}"[:200])
+    untagged: dict[str, list[bytes]] = imap.untagged_responses
+    gone = {uid for data in untagged.pop("VANISHED", []) for uid in _uid_set(data, top)}
+    return [provider_id(uidvalidity, uid) for uid in sorted(gone)]
+
+
+def _uid_set(data: bytes, top: int) -> Iterable[int]:
+    """UIDs up to ``top`` of a ``(EARLIER) 3,5:7`` VANISHED payload (the cap keeps a huge
+    range from a broken server from costing memory)."""
+    for part in data.replace(b"(EARLIER)", b"").strip().split(b","):
+        low, _, high = part.partition(b":")
+        if low.strip().isdigit():
+            first, last = sorted((int(low), int(high) if high.strip().isdigit() else int(low)))
+            yield from range(first, min(last, top) + 1)
+
+
+def contains_message_id(c: Connection, folder: str, message_id: str) -> bool:
+    c.examine(folder, fresh=True)  # fresh: a message appended a moment ago must count
+    return bool(c.client.search(["HEADER", "Message-ID", message_id]))
+
+
+def append_seen(c: Connection, folder: str, raw: bytes) -> None:
+    c.client.append(folder, raw, flags=[b"\\Seen"])
+
+
+def create_folder(c: Connection, name: str) -> None:
+    c.client.create_folder(name)
+    c.client.subscribe_folder(name)
+
+
+def is_change(response: tuple[Any, ...]) -> bool:
+    """True for an untagged response (as imapclient parses it) that signals a folder change."""
+    return any(
+        isinstance(part, bytes) and part.upper() in CHANGE_RESPONSES for part in response[:2]
+    )
