@@ -120,6 +120,25 @@ class Inbox(Base):
     last_error_message: Mapped[str | None] = mapped_column(Text)
 
 
+class OAuthState(Base):
+    """A pending OAuth authorization: single use, bound to the user who started it."""
+
+    __tablename__ = "oauth_states"
+    id: Mapped[int] = _id()
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = _fk("users.id")
+    provider: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    email_hint: Mapped[str] = mapped_column(String(320), default="")
+    inbox_automation: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Vault-sealed PKCE code verifier.
+    code_verifier: Mapped[str] = mapped_column(Text)
+    reconnect_inbox_id: Mapped[int | None] = _fk("inboxes.id", nullable=True)
+    #: Started with an API token: the callback may complete without a browser session.
+    via_api: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime]
+
+
 class InboxStateChange(Base):
     __tablename__ = "inbox_state_changes"
     id: Mapped[int] = _id()
@@ -167,6 +186,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "dedupe_key"),
         Index("ix_messages_account_msgid", "account_id", "message_id"),
+        Index("ix_messages_account_reply_to", "account_id", "in_reply_to"),
     )
     id: Mapped[int] = _id()
     account_id: Mapped[int] = _fk("accounts.id")

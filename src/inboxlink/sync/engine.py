@@ -1,0 +1,155 @@
+"""Apply a connector's batches to the store, one transaction per batch (checkpoint included).
+
+A crash at any point repeats at most the batch that was in flight, and repeating a batch
+changes nothing (crm.ingest is idempotent), so nothing is lost and nothing is logged twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inboxlink.clock import utcnow
+from inboxlink.crm.ingest import Sighting, store_sighting
+from inboxlink.domain.logging_rules import contacts_to_log, direction_of
+from inboxlink.providers.base import Batch, Checkpoint, Connector, Folder, ScannedMessage
+from inboxlink.store.tables import Inbox, MessageSource, SyncFolder
+from inboxlink.sync.context import InboxContext, contacts_among, inbox_context, known_message_ids
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    scanned: ScannedMessage
+    contact_ids: tuple[int, ...]
+
+
+class InboxSync:
+    """Synchronises the folders of one inbox through its connector."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], inbox_id: int, connector: Connector
+    ):
+        self._sessions = sessions
+        self._inbox_id = inbox_id
+        self._connector = connector
+
+    async def checkpoint(self, folder: Folder) -> Checkpoint | None:
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(SyncFolder.checkpoint).where(
+                    SyncFolder.inbox_id == self._inbox_id, SyncFolder.name == folder.name
+                )
+            )
+
+    async def sync(self, folders: list[Folder]) -> int:
+        """Bring every folder up to date; returns how many messages were scanned."""
+        scanned = 0
+        for folder in folders:
+            async for batch in self._connector.changes(folder, await self.checkpoint(folder)):
+                await self.apply(batch)
+                scanned += len(batch.messages)
+        await self._mark_synced()
+        return scanned
+
+    async def _decide(self, batch: Batch) -> tuple[InboxContext, list[_Decision]]:
+        async with self._sessions() as session:
+            inbox = await session.get(Inbox, self._inbox_id)
+            assert inbox is not None
+            context = await inbox_context(session, inbox)
+            addresses = {a for m in batch.messages for a in m.headers.participants()}
+            contacts = await contacts_among(session, context.account_id, addresses)
+            parents = {
+                parent
+                for m in batch.messages
+                for parent in (m.headers.in_reply_to, *m.headers.references)
+            }
+            known = await known_message_ids(session, context.account_id, parents)
+        decisions = []
+        for message in batch.messages:
+            headers = message.headers
+            answers_known = bool(known & {headers.in_reply_to, *headers.references})
+            chosen = contacts_to_log(
+                headers.participants(),
+                contacts.keys(),
+                context.never_log,
+                policy=context.policy,
+                answers_known_thread=answers_known,
+            )
+            if chosen:
+                ids = tuple(sorted(contacts[address] for address in chosen))
+                decisions.append(_Decision(message, ids))
+        return context, decisions
+
+    async def apply(self, batch: Batch) -> None:
+        """Store one batch and its checkpoint atomically."""
+        context, decisions = await self._decide(batch)
+        raws = (
+            await self._connector.fetch_raw(
+                batch.folder, [d.scanned.provider_id for d in decisions]
+            )
+            if decisions
+            else {}
+        )
+        async with self._sessions() as session, session.begin():
+            inbox = await session.get(Inbox, self._inbox_id, with_for_update=True)
+            assert inbox is not None
+            logged = 0
+            for decision in decisions:
+                raw = raws.get(decision.scanned.provider_id)
+                if raw is None:  # expunged between the scan and the fetch
+                    continue
+                headers = decision.scanned.headers
+                sighting = Sighting(
+                    inbox_id=inbox.id,
+                    owner_id=inbox.owner_id,
+                    folder=batch.folder.name,
+                    provider_id=decision.scanned.provider_id,
+                    headers=headers,
+                    raw=raw,
+                    direction=direction_of(
+                        headers.sender.email if headers.sender else None, context.own_addresses
+                    ),
+                    contact_ids=decision.contact_ids,
+                )
+                logged += await store_sighting(session, inbox.account_id, sighting)
+            if batch.deleted:
+                await session.execute(
+                    delete(MessageSource).where(
+                        MessageSource.inbox_id == inbox.id,
+                        MessageSource.folder == batch.folder.name,
+                        MessageSource.provider_id.in_(batch.deleted),
+                    )
+                )
+            await self._save_checkpoint(session, batch)
+            inbox.messages_scanned += len(batch.messages)
+            inbox.messages_logged += logged
+            if not inbox.backfill_complete:
+                inbox.sync_state = "backfilling"
+                inbox.backfill_total = max(inbox.backfill_total, batch.total)
+            inbox.last_sync_at = utcnow()
+            inbox.last_error_code = inbox.last_error_message = None
+
+    async def _save_checkpoint(self, session: AsyncSession, batch: Batch) -> None:
+        row = await session.scalar(
+            select(SyncFolder).where(
+                SyncFolder.inbox_id == self._inbox_id, SyncFolder.name == batch.folder.name
+            )
+        )
+        if row is None:
+            row = SyncFolder(
+                inbox_id=self._inbox_id, name=batch.folder.name, role=batch.folder.role
+            )
+            session.add(row)
+        row.checkpoint = batch.checkpoint
+
+    async def _mark_synced(self) -> None:
+        """Every folder is through its first pass: backfill is complete, the inbox is live."""
+        async with self._sessions() as session, session.begin():
+            inbox = await session.get(Inbox, self._inbox_id)
+            assert inbox is not None
+            inbox.backfill_complete = True
+            inbox.sync_state = "live"
+            inbox.last_sync_at = utcnow()
+            inbox.last_error_code = inbox.last_error_message = None

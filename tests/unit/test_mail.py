@@ -1,0 +1,87 @@
+import pytest
+
+from inboxlink.mail.body import parse_body, sanitize_html
+from inboxlink.mail.headers import Mailbox, parse_headers
+from inboxlink.mail.outgoing import InvalidHeader, OutgoingMessage
+
+RAW = (
+    b"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <Juergen@Example.COM>\r\n"
+    b"To: Ann <ann@client.com>, bob@vendor.org\r\n"
+    b"Cc: carol@x.org\r\n"
+    b"Subject: =?utf-8?b?R3LDvMOfZQ==?=\r\n"
+    b"Date: Tue, 03 Nov 2026 10:00:00 +0100\r\n"
+    b"Message-ID: <abc@example.com>\r\n"
+    b"In-Reply-To: <parent@example.com>\r\n"
+    b"References: <root@example.com> <parent@example.com>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+    b"Hello there,\r\nthis is the body.\r\n"
+)
+
+
+def test_headers_are_decoded_and_normalised() -> None:
+    headers = parse_headers(RAW)
+    assert headers.sender == Mailbox("juergen@example.com", "Jürgen Müller")
+    assert headers.subject == "Grüße"
+    assert [m.email for m in headers.to] == ["ann@client.com", "bob@vendor.org"]
+    assert headers.message_id == "<abc@example.com>"
+    assert headers.in_reply_to == "<parent@example.com>"
+    assert headers.references == ("<root@example.com>", "<parent@example.com>")
+    assert headers.date is not None and headers.date.utcoffset() is not None
+    assert headers.participants() == {
+        "juergen@example.com",
+        "ann@client.com",
+        "bob@vendor.org",
+        "carol@x.org",
+    }
+
+
+def test_malformed_headers_do_not_crash() -> None:
+    headers = parse_headers(b"From: <<<\r\nDate: yesterday\r\nTo: ,,,\r\n\r\n")
+    assert headers.sender is None and headers.date is None and headers.to == ()
+
+
+def test_body_and_snippet() -> None:
+    body = parse_body(RAW)
+    assert body.text.startswith("Hello there")
+    assert body.snippet == "Hello there, this is the body."
+
+
+def test_html_is_sanitised() -> None:
+    dirty = '<p onclick="x()">Hi<script>alert(1)</script><a href="javascript:alert(1)">l</a><img src="http://t/x.png"></p>'
+    clean = sanitize_html(dirty)
+    assert "script" not in clean and "onclick" not in clean and "javascript:" not in clean
+    assert "<img" not in clean and "Hi" in clean
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["subject", "name", "email"],
+)
+def test_header_injection_is_refused(field: str) -> None:
+    values = {"subject": "Hi", "name": "Jane", "email": "jane@acme.com"}
+    values[field] = values[field] + "\r\nBcc: victim@evil.com"
+    with pytest.raises(InvalidHeader) as info:
+        OutgoingMessage(
+            sender=Mailbox(values["email"], values["name"]),
+            to=(Mailbox("ann@client.com"),),
+            subject=values["subject"],
+            message_id="<x@acme.com>",
+        )
+    assert info.value.code == "invalid_header"
+
+
+def test_outgoing_bytes_keep_bcc_out_of_the_sent_copy_only_when_asked() -> None:
+    message = OutgoingMessage(
+        sender=Mailbox("jane@acme.com", "Jane"),
+        to=(Mailbox("ann@client.com"),),
+        bcc=(Mailbox("boss@acme.com"),),
+        subject="Offer",
+        text="Hello",
+        message_id="<m1@acme.com>",
+        in_reply_to="<p@client.com>",
+    )
+    wire = message.to_bytes()
+    assert b"Bcc" not in wire and b"Message-ID: <m1@acme.com>" in wire
+    assert b"In-Reply-To: <p@client.com>" in wire and b"References: <p@client.com>" in wire
+    assert b"Bcc: boss@acme.com" in message.to_bytes(include_bcc=True)
+    assert message.recipients == ["ann@client.com", "boss@acme.com"]
