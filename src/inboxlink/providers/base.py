@@ -85,7 +85,11 @@ class Connector(Protocol):
         ...
 
     async def send(self, message: OutgoingMessage) -> SentRef:
-        """Send through the user's server and make sure a copy is in the Sent folder."""
+        """Hand the message to the provider for delivery (Gmail and Graph also file it in Sent)."""
+        ...
+
+    async def save_to_sent(self, message: OutgoingMessage) -> None:
+        """Make sure a copy is in the Sent folder (IMAP: APPEND unless it is already there)."""
         ...
 
     async def was_sent(self, message_id: str) -> bool:
