@@ -3,5 +3,7 @@ pytest_plugins = [
     "tests.support.accounts",
     "tests.support.mail_fixtures",
     "tests.support.discovery_fixtures",
+    "tests.support.google_fixtures",
+    "tests.support.microsoft_fixtures",
     "tests.support.browser",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -86,6 +88,67 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
 
 
+@app.command()
+def worker() -> None:
+    """Sync inboxes and send queued email, without the web server (production mode)."""
+    from inboxlink.worker.runner import Runner
+
+    async def run(runtime: Runtime) -> None:
+        runner = Runner(runtime)
+        runner.start()
+        typer.echo("inboxlink worker running; Ctrl+C stops it")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        _with_runtime(run)
+
+
+@app.command()
+def detect(
+    email: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Recommend a provider and find IMAP/SMTP settings for EMAIL, showing every step tried."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from inboxlink.discovery.detect import detect as run_detect
+
+    async def work(runtime: Runtime) -> dict[str, object]:
+        with Console(stderr=True).status(f"Looking up {email} …"):
+            found = await run_detect(
+                email,
+                settings=runtime.settings,
+                resolver=runtime.resolver,
+                policy=runtime.policy,
+                admin_lookup=None,
+            )
+        return found.to_dict()
+
+    answer = _with_runtime(work)
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+        return
+    console = Console()
+    console.print(f"[bold]{email}[/bold]: provider [bold]{answer['provider']}[/bold]")
+    for kind in ("imap", "smtp"):
+        server = answer[kind]
+        if isinstance(server, dict):
+            console.print(
+                f"  {kind.upper()}: {server['host']}:{server['port']} ({server['security']}), "
+                f"username {server['username']}"
+            )
+    console.print(f"  source: {answer['source']}")
+    table = Table("source", "target", "outcome", "detail", title="Steps tried")
+    for step in answer["steps"]:  # type: ignore[attr-defined]
+        table.add_row(step["source"], step["target"], step["outcome"], step["detail"])
+    console.print(table)
+    console.print(str(answer["message"]))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Run the database migrations (safe to run again)."""
@@ -163,6 +226,33 @@ def create_token(
     token = _with_runtime(work)
     typer.echo(f"API token for {email} (shown once; keep it secret):")
     typer.echo(token)
+
+
+@admin_app.command("rotate-key")
+def rotate_key(
+    reseal_only: Annotated[
+        bool,
+        typer.Option(
+            "--reseal-only", help="Only re-seal (after adding a key to INBOXLINK_SECRET_KEY)."
+        ),
+    ] = False,
+) -> None:
+    """Start using a new vault key and re-encrypt every stored credential with it."""
+    from inboxlink.services.key_rotation import add_key_to_file, reseal_all
+
+    settings = load_settings()
+    if not reseal_only:
+        if settings.secret_key:
+            typer.secho(
+                "error: keys come from INBOXLINK_SECRET_KEY; put a new key first in that list, "
+                "restart, then run 'inboxlink admin rotate-key --reseal-only'.",
+                err=True,
+                fg="red",
+            )
+            raise typer.Exit(1)
+        add_key_to_file(settings)
+    count = _with_runtime(reseal_all, settings)
+    typer.echo(f"re-sealed {count} credential(s) with the newest key")
 
 
 def main() -> None:

@@ -33,6 +33,22 @@ class Settings(BaseSettings):
     connect_timeout_seconds: float = 10.0
     probe_timeout_seconds: float = 3.0
     smtp_url: str | None = Field(default=None, repr=False)
+    google_client_id: str = ""
+    google_client_secret: str = Field(default="", repr=False)
+    google_accounts_url: str = "https://accounts.google.com"
+    google_api_url: str = "https://oauth2.googleapis.com"
+    #: Gmail API base; empty means Google's own, or GOOGLE_API_URL when that was changed
+    #: (one emulator or proxy then serves token, revoke and Gmail, as issue 4 specifies).
+    gmail_api_url: str = ""
+    gmail_poll_seconds: float = 20.0
+    #: Extra Google scopes asked for in the same consent (R2), e.g. calendar, space-separated.
+    google_extra_scopes: str = ""
+    microsoft_client_id: str = ""
+    microsoft_client_secret: str = Field(default="", repr=False)
+    microsoft_tenant: str = "common"
+    microsoft_login_url: str = "https://login.microsoftonline.com"
+    microsoft_graph_url: str = "https://graph.microsoft.com"
+    ews_poll_seconds: float = 30.0
     #: PEM file of extra certificate authorities to trust (an on-premises CA), besides the system's.
     extra_ca_file: Path | None = None
 
@@ -40,6 +56,14 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def gmail_base_url(self) -> str:
+        if self.gmail_api_url:
+            return self.gmail_api_url.rstrip("/")
+        if self.google_api_url.rstrip("/") != "https://oauth2.googleapis.com":
+            return self.google_api_url.rstrip("/")
+        return "https://gmail.googleapis.com"
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,6 +13,14 @@ from inboxlink.net.dns import Resolver
 from inboxlink.net.policy import NetworkPolicy
 from inboxlink.security.vault import Vault
 from inboxlink.store.db import create_engine, session_factory
+
+
+@dataclass
+class Signals:
+    """In-process nudges from the web layer to the worker (it also polls, for other processes)."""
+
+    inboxes_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    outbox_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -24,6 +33,7 @@ class Runtime:
     policy: NetworkPolicy
     #: Key for HMACs that need no storage (CSRF tokens); derived from the newest vault key.
     signing_key: str
+    signals: Signals = field(default_factory=Signals)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from inboxlink.config import Settings
-from inboxlink.mail.address import parse_email
 from inboxlink.discovery.autoconfig import autoconfig_step
 from inboxlink.discovery.lookup import Lookup
 from inboxlink.discovery.model import Detection, DomainServers, Source, Step, StepReport
@@ -20,6 +19,7 @@ from inboxlink.discovery.probe import probe_step
 from inboxlink.discovery.providerdb import ProviderDatabase, bundled_database
 from inboxlink.discovery.recommend import Recommendation, recommend
 from inboxlink.discovery.sources import AdminLookup, admin_step, ispdb_step, mx_step, srv_step
+from inboxlink.mail.address import parse_email
 from inboxlink.net.dns import Resolver
 from inboxlink.net.policy import NetworkPolicy
 

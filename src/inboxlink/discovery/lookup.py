@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from inboxlink.config import Settings
-from inboxlink.mail.address import EmailAddress
 from inboxlink.discovery.clientconfig import ProviderConfig, ServerTemplate
 from inboxlink.discovery.model import DomainServers
 from inboxlink.discovery.providerdb import ProviderDatabase
 from inboxlink.domain.servers import ServerSettings
+from inboxlink.mail.address import EmailAddress
 from inboxlink.net.dns import Resolver
 from inboxlink.net.policy import NetworkPolicy
 

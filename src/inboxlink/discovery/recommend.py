@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from inboxlink.mail.address import parse_email
 from inboxlink.discovery.providerdb import ProviderDatabase, bundled_database
+from inboxlink.mail.address import parse_email
 from inboxlink.net.dns import Resolver
 
 ProviderKind = Literal["gmail", "microsoft", "exchange", "imap", "unsupported", "unknown"]

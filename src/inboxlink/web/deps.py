@@ -28,10 +28,17 @@ def get_runtime(request: Request) -> Runtime:
 
 
 async def get_db(runtime: Annotated[Runtime, Depends(get_runtime)]) -> AsyncIterator[AsyncSession]:
-    """One session per request, committed when the handler returns without an error."""
+    """One session per request, committed when the handler returns without an error.
+
+    Used with ``scope="function"``: the commit happens before the response is sent, so a
+    client that follows a redirect or reads right after a write sees the write.
+    """
     async with runtime.sessions() as session:
         yield session
         await session.commit()
+
+
+Db = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
 class Unauthenticated(AppError):
@@ -51,7 +58,7 @@ class Caller:
     actor: Actor
 
 
-async def api_caller(request: Request, db: Annotated[AsyncSession, Depends(get_db)]) -> Caller:
+async def api_caller(request: Request, db: Db) -> Caller:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     user = None
@@ -59,6 +66,9 @@ async def api_caller(request: Request, db: Annotated[AsyncSession, Depends(get_d
         user = await users.user_for_api_token(db, token.strip())
     if user is None:
         raise Unauthenticated()
+    # Commit the token's last-used time now: a write left open for the whole request would
+    # hold SQLite's write lock while services write through sessions of their own.
+    await db.commit()
     return Caller(user, users.actor_of(user))
 
 
@@ -68,5 +78,4 @@ async def page_user(request: Request, db: AsyncSession) -> User | None:
 
 
 ApiCaller = Annotated[Caller, Depends(api_caller)]
-Db = Annotated[AsyncSession, Depends(get_db)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,16 +1,99 @@
-"""The in-process runner: starts the background loops and stops them cleanly."""
+"""The in-process runner: one watcher task per active inbox, plus the outbox loop.
+
+The same runner backs ``inboxlink serve`` (embedded mode) and ``inboxlink worker``. It finds
+its work in the database (polling, nudged by ``runtime.signals`` in the embedded mode), so
+nothing depends on in-memory state shared with the web process.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import select
+
+from inboxlink.domain.inbox_state import ACTIVE_STATES
+from inboxlink.outbox.sender import deliver, due_emails
 from inboxlink.runtime import Runtime
+from inboxlink.store.tables import Inbox
+from inboxlink.worker.watcher import watch_inbox
+
+log = logging.getLogger(__name__)
+
+RESCAN_SECONDS = 5.0
+OUTBOX_POLL_SECONDS = 2.0
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)
+    event.clear()
+
+
+class Runner:
+    def __init__(self, runtime: Runtime):
+        self._runtime = runtime
+        self._watchers: dict[int, asyncio.Task[None]] = {}
+        self._loops: list[asyncio.Task[None]] = []
+
+    async def _active_inbox_ids(self) -> set[int]:
+        async with self._runtime.sessions() as session:
+            rows = await session.scalars(
+                select(Inbox.id).where(Inbox.state.in_([s.value for s in ACTIVE_STATES]))
+            )
+            return set(rows)
+
+    async def _supervise(self) -> None:
+        """Keep exactly one watcher per active inbox; stop those of inboxes no longer active."""
+        while True:
+            try:
+                active = await self._active_inbox_ids()
+            except Exception:  # the database restarting must not stop the worker
+                log.exception("could not list inboxes; trying again")
+                active = set()
+            for inbox_id in set(self._watchers) - active:  # disabled or removed: stop at once
+                self._watchers.pop(inbox_id).cancel()
+            for inbox_id in active:
+                running = self._watchers.get(inbox_id)
+                if running is None or running.done():
+                    self._watchers[inbox_id] = asyncio.create_task(
+                        self._guarded(inbox_id), name=f"inbox-{inbox_id}"
+                    )
+            await _wait(self._runtime.signals.inboxes_changed, RESCAN_SECONDS)
+
+    async def _guarded(self, inbox_id: int) -> None:
+        try:
+            await watch_inbox(self._runtime, inbox_id)
+        except Exception:  # one broken inbox must never stop the others
+            log.exception("inbox %s watcher stopped; it restarts on the next scan", inbox_id)
+            await asyncio.sleep(RESCAN_SECONDS)
+
+    async def _drain_outbox(self) -> None:
+        while True:
+            try:
+                for email_id in await due_emails(self._runtime):
+                    await deliver(self._runtime, email_id)
+            except Exception:
+                log.exception("outbox pass failed; trying again")
+            await _wait(self._runtime.signals.outbox_changed, OUTBOX_POLL_SECONDS)
+
+    def start(self) -> None:
+        self._loops = [
+            asyncio.create_task(self._supervise(), name="inbox-supervisor"),
+            asyncio.create_task(self._drain_outbox(), name="outbox"),
+        ]
+
+    async def stop(self) -> None:
+        tasks = [*self._loops, *self._watchers.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def start_in_process(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     """Start the background work for ``runtime``; returns the coroutine function that stops it."""
-
-    async def stop() -> None:
-        return None
-
-    return stop
+    runner = Runner(runtime)
+    runner.start()
+    return runner.stop

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from inboxlink.web.api import contacts, inboxes, me, notifications
+from inboxlink.web.api import admin, contacts, emails, inboxes, me, notifications
 
 router = APIRouter(prefix="/api/v1")
-for module in (me, inboxes, contacts, notifications):
+for module in (me, inboxes, emails, contacts, notifications, admin):
     router.include_router(module.router)

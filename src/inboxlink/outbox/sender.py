@@ -1,0 +1,215 @@
+"""Delivering a queued email exactly once, through the inbox's own provider.
+
+The steps, each committed before the next starts:
+  1. claim: ``queued → sending`` (an atomic UPDATE, so two workers never both claim it);
+  2. hand it to the provider (SMTP / API), then at once record ``sent_at`` — unless an earlier
+     attempt already recorded it, or left the Message-ID in the Sent folder;
+  3. file the copy in Sent, then ``sending → sent`` together with the timeline entries.
+A crash before ``sent_at`` is committed is retried after a look in Sent; after it, only the
+filing and logging are repeated, and both are idempotent. The one window that can still
+send twice is the instant between the server's "250 OK" and that commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inboxlink.clock import utcnow
+from inboxlink.connectors import connector_for
+from inboxlink.crm.ingest import Sighting, store_sighting
+from inboxlink.domain.enums import Direction, LoggingPolicy, OutboundState
+from inboxlink.domain.inbox_state import InboxState
+from inboxlink.domain.logging_rules import contacts_to_log
+from inboxlink.errors import AppError
+from inboxlink.mail.headers import parse_headers
+from inboxlink.mail.outgoing import OutgoingMessage
+from inboxlink.outbox.queue import outgoing_message
+from inboxlink.providers.errors import ConnectorError
+from inboxlink.runtime import Runtime
+from inboxlink.store.tables import Inbox, OutboundEmail, User
+from inboxlink.sync.context import contacts_among, inbox_context
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+#: How long a claim may stay in ``sending`` before another worker may take it over.
+STALE_CLAIM = timedelta(minutes=10)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """Capped exponential backoff with jitter: ~30 s, 1 min, 2 min … up to 30 min."""
+    base = min(30 * 2 ** (attempt - 1), 1800)
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+async def due_emails(runtime: Runtime, limit: int = 50) -> list[int]:
+    """Queued emails whose time has come, and claims abandoned by a crashed process."""
+    now = utcnow()
+    async with runtime.sessions() as session:
+        rows = await session.scalars(
+            select(OutboundEmail.id)
+            .where(
+                or_(
+                    (OutboundEmail.state == OutboundState.QUEUED.value)
+                    & (
+                        OutboundEmail.next_attempt_at.is_(None)
+                        | (OutboundEmail.next_attempt_at <= now)
+                    ),
+                    (OutboundEmail.state == OutboundState.SENDING.value)
+                    & (OutboundEmail.next_attempt_at <= now),
+                )
+            )
+            .order_by(OutboundEmail.id)
+            .limit(limit)
+        )
+        return list(rows)
+
+
+async def _claim(runtime: Runtime, email_id: int) -> bool:
+    now = utcnow()
+    async with runtime.sessions() as session, session.begin():
+        result = await session.execute(
+            update(OutboundEmail)
+            .where(
+                OutboundEmail.id == email_id,
+                or_(
+                    OutboundEmail.state == OutboundState.QUEUED.value,
+                    (OutboundEmail.state == OutboundState.SENDING.value)
+                    & (OutboundEmail.next_attempt_at <= now),
+                ),
+            )
+            .values(
+                state=OutboundState.SENDING.value,
+                attempts=OutboundEmail.attempts + 1,
+                next_attempt_at=now + STALE_CLAIM,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+async def _message_of(session: AsyncSession, row: OutboundEmail) -> OutgoingMessage:
+    user = await session.get(User, row.user_id)
+    return outgoing_message(
+        row.from_addr,
+        user.name if user else "",
+        row.to_addrs,
+        row.cc_addrs,
+        row.bcc_addrs,
+        row.subject,
+        row.text,
+        row.html,
+        row.in_reply_to,
+        row.message_id,
+    )
+
+
+async def deliver(runtime: Runtime, email_id: int) -> None:
+    """Send one queued email if it is still due; safe to call from several workers."""
+    if not await _claim(runtime, email_id):
+        return
+    async with runtime.sessions() as session:
+        row = await session.get(OutboundEmail, email_id)
+        assert row is not None
+        inbox = await session.get(Inbox, row.inbox_id) if row.inbox_id else None
+        message = await _message_of(session, row)
+        attempts = row.attempts
+        handed_over = row.sent_at is not None
+    if inbox is None or inbox.state != InboxState.CONNECTED.value:
+        state = inbox.state.replace("_", " ") if inbox else "removed"
+        await _fail(
+            runtime,
+            email_id,
+            AppError(
+                "inbox_not_connected",
+                f"Not sent: the inbox it was to go out from is {state}. Enable or reconnect it, "
+                "then send the email again.",
+            ),
+        )
+        return
+    connector = connector_for(runtime, inbox)
+    try:
+        if handed_over or (attempts > 1 and await connector.was_sent(message.message_id)):
+            log.info("email %s was handed over by an earlier attempt; not sending again", email_id)
+        else:
+            await connector.send(message)
+            await _record_handover(runtime, email_id)
+        await connector.save_to_sent(message)
+    except ConnectorError as error:
+        if error.transient and attempts < MAX_ATTEMPTS:
+            await _retry_later(runtime, email_id, attempts, error)
+        else:
+            await _fail(runtime, email_id, error)
+        return
+    finally:
+        await connector.close()
+    await _complete(runtime, email_id, inbox, message)
+
+
+async def _record_handover(runtime: Runtime, email_id: int) -> None:
+    async with runtime.sessions() as session, session.begin():
+        row = await session.get(OutboundEmail, email_id)
+        assert row is not None
+        row.sent_at = utcnow()
+
+
+async def _complete(
+    runtime: Runtime, email_id: int, inbox: Inbox, message: OutgoingMessage
+) -> None:
+    """Mark it sent and log it on the timelines, in one transaction."""
+    async with runtime.sessions() as session, session.begin():
+        row = await session.get(OutboundEmail, email_id)
+        assert row is not None
+        row.state = OutboundState.SENT.value
+        row.next_attempt_at = None
+        row.error_code = row.error_message = None
+        await log_sent(session, inbox, message)
+
+
+async def _retry_later(runtime: Runtime, email_id: int, attempts: int, error: AppError) -> None:
+    async with runtime.sessions() as session, session.begin():
+        row = await session.get(OutboundEmail, email_id)
+        assert row is not None
+        row.state = OutboundState.QUEUED.value
+        row.next_attempt_at = utcnow() + retry_delay(attempts)
+        row.error_code, row.error_message = error.code, error.message
+
+
+async def _fail(runtime: Runtime, email_id: int, error: AppError) -> None:
+    async with runtime.sessions() as session, session.begin():
+        row = await session.get(OutboundEmail, email_id)
+        assert row is not None
+        row.state = OutboundState.FAILED.value
+        row.next_attempt_at = None
+        row.error_code, row.error_message = error.code, error.message
+
+
+async def log_sent(session: AsyncSession, inbox: Inbox, message: OutgoingMessage) -> None:
+    """Put a sent email on the timelines of the contacts it went to (never-log still applies)."""
+    raw = message.to_bytes(include_bcc=True)
+    headers = parse_headers(raw)
+    context = await inbox_context(session, inbox)
+    contacts = await contacts_among(session, inbox.account_id, headers.participants())
+    chosen = contacts_to_log(
+        headers.participants(),
+        contacts.keys(),
+        context.never_log,
+        policy=LoggingPolicy.ALL_CONTACT_MAIL,
+        answers_known_thread=True,
+    )
+    sighting = Sighting(
+        inbox_id=inbox.id,
+        owner_id=inbox.owner_id,
+        folder="outbox",
+        provider_id=message.message_id,
+        headers=headers,
+        raw=raw,
+        direction=Direction.OUTGOING,
+        contact_ids=tuple(sorted(contacts[a] for a in chosen)),
+        sent_from_crm=True,
+    )
+    await store_sighting(session, inbox.account_id, sighting)

@@ -1,0 +1,42 @@
+"""Where Google and Microsoft send the browser back after consent: /oauth/<provider>/callback."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from inboxlink.domain.enums import Provider
+from inboxlink.errors import AppError, NotFound
+from inboxlink.services import oauth_connect
+from inboxlink.web.deps import Db, RuntimeDep, page_user
+from inboxlink.web.pages.common import render
+
+router = APIRouter()
+
+
+@router.get("/oauth/{provider}/callback")
+async def oauth_callback(
+    request: Request,
+    provider: str,
+    db: Db,
+    runtime: RuntimeDep,
+    state: str = "",
+    code: str = "",
+    error: str = "",
+    error_description: str = "",
+) -> Response:
+    if provider not in {p.value for p in oauth_connect.OAUTH_PROVIDERS}:
+        raise NotFound("page")
+    user = await page_user(request, db)
+    callback = oauth_connect.Callback(
+        Provider(provider), state[:200], code[:2000], error[:100], error_description[:500]
+    )
+    try:
+        inbox = await oauth_connect.complete(runtime, callback, user.id if user else None)
+    except AppError as failure:
+        context = {"user": user, "error": failure, "provider": provider}
+        return render(request, "oauth_result.html", context, status=failure.status)
+    runtime.signals.inboxes_changed.set()
+    return render(
+        request, "oauth_result.html", {"user": user, "inbox": inbox, "provider": provider}
+    )

@@ -1,0 +1,112 @@
+"""Keeps one inbox in sync: sync, wait for a change (IDLE or polling), repeat — recovering by
+itself from transient failures with capped exponential backoff and jitter.
+
+Only a failure the user must fix (credentials rejected) changes the inbox's state; a
+timeout, refused connection or server restart only delays it (issue 6: transient is not fatal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from inboxlink.clock import utcnow
+from inboxlink.connectors import connector_for, folders_of
+from inboxlink.domain.inbox_state import ACTIVE_STATES, InboxState
+from inboxlink.errors import AppError
+from inboxlink.notifications.inbox import notify
+from inboxlink.providers.errors import ConnectorError
+from inboxlink.runtime import Runtime
+from inboxlink.services.inboxes import transition
+from inboxlink.store.tables import Inbox
+from inboxlink.sync.engine import InboxSync
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def backoff_seconds(failures: int) -> float:
+    """1 s, 2 s, 4 s … capped at 5 minutes, ±20 % jitter so inboxes do not retry in step."""
+    return min(2.0 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS) * random.uniform(0.8, 1.2)
+
+
+async def _active_inbox(runtime: Runtime, inbox_id: int) -> Inbox | None:
+    async with runtime.sessions() as session:
+        inbox = await session.get(Inbox, inbox_id)
+    if inbox is None or InboxState(inbox.state) not in ACTIVE_STATES:
+        return None
+    return inbox
+
+
+async def _record_delay(runtime: Runtime, inbox_id: int, error: AppError) -> None:
+    async with runtime.sessions() as session, session.begin():
+        inbox = await session.get(Inbox, inbox_id)
+        if inbox is not None:
+            inbox.sync_state = "delayed"
+            inbox.last_error_code, inbox.last_error_message = error.code, error.message
+
+
+async def _needs_reconnect(runtime: Runtime, inbox_id: int, error: AppError) -> None:
+    async with runtime.sessions() as session, session.begin():
+        inbox = await session.get(Inbox, inbox_id)
+        if inbox is None or inbox.state != InboxState.CONNECTED.value:
+            return
+        transition(session, inbox, InboxState.NEEDS_RECONNECT, actor_id=None, reason=error.message)
+        inbox.sync_state = "stopped"
+        inbox.last_error_code, inbox.last_error_message = error.code, error.message
+        owners = {inbox.owner_id} if inbox.owner_id else set()
+        await notify(
+            session,
+            account_id=inbox.account_id,
+            user_ids=owners,
+            kind="needs_reconnect",
+            title=f"Reconnect {inbox.email}",
+            body=f"inboxlink can no longer sign in to {inbox.email}: {error.message}",
+            inbox_id=inbox.id,
+        )
+
+
+async def watch_inbox(runtime: Runtime, inbox_id: int) -> None:
+    """Run until the inbox is no longer active (disabled, removed, needs reconnect)."""
+    failures = 0
+    while (inbox := await _active_inbox(runtime, inbox_id)) is not None:
+        connector = connector_for(runtime, inbox)
+        try:
+            sync = InboxSync(runtime.sessions, inbox_id, connector)
+            while True:
+                await sync.sync(folders_of(inbox))
+                failures = 0
+                await connector.wait_for_change(runtime.settings.poll_seconds)
+                if await _active_inbox(runtime, inbox_id) is None:
+                    return
+        except ConnectorError as error:
+            if not error.transient:
+                log.warning("inbox %s: %s (%s)", inbox_id, error.code, error.message)
+                await _needs_reconnect(runtime, inbox_id, error)
+                return
+            failures += 1
+            await _record_delay(runtime, inbox_id, error)
+        except (OSError, TimeoutError) as error:
+            failures += 1
+            await _record_delay(
+                runtime,
+                inbox_id,
+                AppError(
+                    "connection_lost",
+                    f"The connection to the mail server dropped ({error})."
+                    " inboxlink retries by itself.",
+                ),
+            )
+        finally:
+            await connector.close()
+        delay = backoff_seconds(failures)
+        log.info(
+            "inbox %s: retrying in %.1f s (failure %d) at %s",
+            inbox_id,
+            delay,
+            failures,
+            utcnow().isoformat(),
+        )
+        await asyncio.sleep(delay)

@@ -1,0 +1,269 @@
+"""A personal IMAP inbox end to end through the API, against real Dovecot and Postfix:
+connect (verified), backfill and logging, IDLE, sending, and every connect error."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from inboxlink.config import Settings
+from inboxlink.runtime import Runtime
+from inboxlink.store.tables import Inbox, Message
+from inboxlink.worker.runner import Runner
+from tests.support.accounts import Person, Team
+from tests.support.dns_server import DnsServer
+from tests.support.dovecot import Dovecot
+from tests.support.mail_fixtures import MailboxUser, MailPki, new_user
+from tests.support.mail_samples import sample_message
+from tests.support.postfix import Postfix
+
+
+@pytest.fixture
+def settings(settings: Settings, dns_server: DnsServer, mail_ca: MailPki) -> Settings:
+    """The store's settings plus a local DNS server, the test CA and a short poll interval."""
+    dns_server.add_mx("ses-hosted.example", "inbound-smtp.eu-west-1.amazonaws.com")
+    dns_server.start()
+    values = settings.model_dump()
+    values.update(
+        dns_nameservers=dns_server.nameserver, extra_ca_file=mail_ca.ca_file, poll_seconds=1.0
+    )
+    return Settings(**values)
+
+
+@pytest.fixture
+async def runner(runtime: Runtime) -> AsyncIterator[Runner]:
+    worker = Runner(runtime)
+    worker.start()
+    yield worker
+    await worker.stop()
+
+
+def connect_body(
+    user: MailboxUser, dovecot: Dovecot, postfix: Postfix, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "personal",
+        "provider": "imap",
+        "email": user.email,
+        "password": user.password,
+        "imap": {"host": "127.0.0.1", "port": dovecot.imap_port, "security": "starttls"},
+        "smtp": {"host": "127.0.0.1", "port": postfix.smtp_port, "security": "starttls"},
+    }
+    body.update(extra)
+    return body
+
+
+def age_message(dovecot: Dovecot, email: str, marker: bytes, days: float) -> None:
+    """IMAP dates a message by its arrival (INTERNALDATE: the Maildir file's time)."""
+    moment = time.time() - days * 86400
+    for sub in ("cur", "new"):
+        for path in (dovecot.folder_path(email, "INBOX") / sub).iterdir():
+            if marker in path.read_bytes():
+                os.utime(path, (moment, moment))
+
+
+async def inbox_count(runtime: Runtime) -> int:
+    async with runtime.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Inbox)) or 0)
+
+
+async def eventually(check: Any, timeout: float = 20.0) -> Any:
+    """Poll an async check until it returns something truthy (sync runs in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
+async def add_contact(api: httpx.AsyncClient, person: Person, email: str) -> int:
+    response = await api.post("/api/v1/contacts", json={"email": email}, headers=person.headers)
+    return int(response.json()["id"])
+
+
+async def timeline(api: httpx.AsyncClient, person: Person, contact_id: int) -> list[dict[str, Any]]:
+    response = await api.get(f"/api/v1/contacts/{contact_id}/timeline", headers=person.headers)
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_connect_sync_log_idle_and_send(
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    runner: Runner,
+    team: Team,
+    dovecot: Dovecot,
+    postfix: Postfix,
+) -> None:
+    me, ann, stranger = new_user(dovecot), new_user(dovecot), new_user(dovecot)
+    dovecot.write_messages(
+        me.email,
+        [
+            sample_message(
+                ann.email, me.email, message_id="<a1@x.example>", subject="Quote", days_ago=3
+            ),
+            sample_message(
+                ann.email,
+                me.email,
+                message_id="<a2@x.example>",
+                subject="Re: Quote",
+                days_ago=2,
+                in_reply_to="<a1@x.example>",
+            ),
+            sample_message(stranger.email, me.email, message_id="<s1@x.example>", days_ago=1),
+            sample_message(ann.email, me.email, message_id="<old@x.example>", days_ago=400),
+        ],
+    )
+    dovecot.write_messages(
+        me.email,
+        [
+            sample_message(
+                me.email, ann.email, message_id="<m1@x.example>", subject="Our offer", days_ago=2.5
+            ),
+        ],
+        folder="Sent",
+    )
+    age_message(dovecot, me.email, b"<old@x.example>", days=400)
+    before = sorted(dovecot.messages(me.email, "INBOX"))
+    ann_id = await add_contact(api, team.member, ann.email)
+
+    created = await api.post(
+        "/api/v1/inboxes", json=connect_body(me, dovecot, postfix), headers=team.member.headers
+    )
+    assert created.status_code == 201, created.text
+    inbox = created.json()
+    assert inbox["provider"] == "imap" and inbox["state"] == "connected"
+    assert "password" not in created.text
+
+    async def synced() -> bool:
+        body = (await api.get(f"/api/v1/inboxes/{inbox['id']}", headers=team.member.headers)).json()
+        return bool(body["sync"]["backfill_complete"])
+
+    assert await eventually(synced)
+    items = await timeline(api, team.member, ann_id)
+    assert [i["subject"] for i in items] == ["Re: Quote", "Our offer", "Quote"]
+    assert [i["direction"] for i in items] == ["incoming", "outgoing", "incoming"]
+    assert items[0]["thread_id"] == items[2]["thread_id"]
+    async with runtime.sessions() as session:
+        stored = set(await session.scalars(select(Message.message_id)))
+    assert "<s1@x.example>" not in stored  # not a contact: scanned, not stored
+    assert "<old@x.example>" not in stored  # older than the backfill window
+    # Sync never changes the mailbox: same files, same flags.
+    assert sorted(dovecot.messages(me.email, "INBOX")) == before
+
+    # A new message from the contact arrives over IDLE.
+    started = time.monotonic()
+    dovecot.deliver(
+        me.email,
+        sample_message(
+            ann.email, me.email, message_id="<live@x.example>", subject="Live", days_ago=0
+        ),
+    )
+
+    async def live_logged() -> bool:
+        return any(i["subject"] == "Live" for i in await timeline(api, team.member, ann_id))
+
+    assert await eventually(live_logged, timeout=10)
+    print(f"IDLE delivery to timeline: {time.monotonic() - started:.2f} s")
+
+    # Send from the CRM: arrives at the contact, lands in Sent, logged once.
+    sent = await api.post(
+        "/api/v1/emails",
+        json={"inbox_id": inbox["id"], "to": [ann.email], "subject": "Proposal", "text": "Hi Ann"},
+        headers={**team.member.headers, "Idempotency-Key": "proposal-1"},
+    )
+    assert sent.status_code == 202, sent.text
+    email = sent.json()
+    again = await api.post(
+        "/api/v1/emails",
+        json={"inbox_id": inbox["id"], "to": [ann.email], "subject": "Proposal", "text": "Hi Ann"},
+        headers={**team.member.headers, "Idempotency-Key": "proposal-1"},
+    )
+    assert again.json()["id"] == email["id"]
+
+    async def delivered() -> bool:
+        body = (await api.get(f"/api/v1/emails/{email['id']}", headers=team.member.headers)).json()
+        return body["state"] == "sent"
+
+    assert await eventually(delivered)
+    received = await asyncio.to_thread(dovecot.wait_for_message, ann.email, email["message_id"])
+    assert b"Subject: Proposal" in received
+    await asyncio.to_thread(dovecot.wait_for_message, me.email, email["message_id"], folder="Sent")
+    await asyncio.sleep(2.5)  # let the Sent folder sync see the copy too
+    proposals = [i for i in await timeline(api, team.member, ann_id) if i["subject"] == "Proposal"]
+    assert len(proposals) == 1 and proposals[0]["direction"] == "outgoing"
+
+
+async def test_connect_errors_store_nothing(
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    team: Team,
+    dovecot: Dovecot,
+    postfix: Postfix,
+    make_dovecot: Any,
+    tmp_path: Path,
+) -> None:
+    me = new_user(dovecot)
+    h = team.member.headers
+
+    async def refused(body: dict[str, Any], code: str, person: Person = team.member) -> str:
+        response = await api.post("/api/v1/inboxes", json=body, headers=person.headers)
+        assert response.status_code in (409, 422), response.text
+        assert response.json()["error"]["code"] == code, response.text
+        message: str = response.json()["error"]["message"]
+        assert me.password not in response.text
+        return message
+
+    wrong = connect_body(me, dovecot, postfix, password="not-the-password")
+    assert "app password" in await refused(wrong, "auth_failed")
+
+    smtp_wrong = connect_body(me, dovecot, postfix, smtp_uses_imap_credentials=False)
+    smtp_wrong["smtp"].update(username=me.email, password="wrong")
+    await refused(smtp_wrong, "smtp_auth_failed")
+
+    closed = connect_body(me, dovecot, postfix)
+    closed["imap"]["port"] = 9
+    await refused(closed, "imap_unreachable")
+
+    unknown = connect_body(me, dovecot, postfix)
+    unknown["imap"]["host"] = "no-such-host.example"
+    await refused(unknown, "host_not_found")
+
+    ses = connect_body(me, dovecot, postfix, email="jane@ses-hosted.example")
+    assert "Amazon" in await refused(ses, "unsupported_provider")
+
+    assert await inbox_count(runtime) == 0
+
+    # A self-signed certificate is refused unless the user trusts any certificate.
+    from tests.support.certs import self_signed
+
+    (tmp_path / "selfsigned").mkdir()
+    pair = self_signed(tmp_path / "selfsigned", ["localhost", "127.0.0.1"])
+    lonely = make_dovecot(cert=pair)
+    lonely_user = new_user(lonely)
+    body = connect_body(lonely_user, lonely, postfix)
+    body["imap"] = {"host": "127.0.0.1", "port": lonely.imaps_port, "security": "ssl"}
+    body["smtp_uses_imap_credentials"] = False
+    body["smtp"].update(username=me.email, password=me.password)
+    assert "Trust any certificate" in await refused(body, "certificate_untrusted")
+    assert await inbox_count(runtime) == 0
+    body["trust_any_certificate"] = True
+    assert (await api.post("/api/v1/inboxes", json=body, headers=h)).status_code == 201
+
+    # P4: one owner per address.
+    mine = await api.post("/api/v1/inboxes", json=connect_body(me, dovecot, postfix), headers=h)
+    assert mine.status_code == 201
+    await refused(
+        connect_body(me, dovecot, postfix), "already_connected_by_another_user", team.other_member
+    )
+    await refused(connect_body(me, dovecot, postfix), "already_connected")
+    assert await inbox_count(runtime) == 2
