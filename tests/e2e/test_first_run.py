@@ -5,10 +5,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-
 from tests.support.browser import screenshot
 from tests.support.live_server import LiveServer
-
 
 
 @pytest.fixture
@@ -80,8 +78,13 @@ def test_a_form_post_without_csrf_token_is_refused(server: LiveServer) -> None:
 
     response = httpx.post(
         f"{server.url}/setup",
-        data={"csrf_token": "forged", "account_name": "x", "name": "x", "email": "x@y.co",
-              "password": "long enough pw"},
+        data={
+            "csrf_token": "forged",
+            "account_name": "x",
+            "name": "x",
+            "email": "x@y.co",
+            "password": "long enough pw",
+        },
     )
     assert response.status_code == 403
     assert "expired" in response.text

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.domain.permissions import Actor, is_admin
 from inboxlink.errors import AppError
@@ -18,7 +17,7 @@ from inboxlink.notifications.inbox import unread_count
 from inboxlink.security.tokens import csrf_token, csrf_valid
 from inboxlink.services import users
 from inboxlink.store.tables import User
-from inboxlink.web.deps import SESSION_COOKIE, get_db, page_user
+from inboxlink.web.deps import SESSION_COOKIE, Db, page_user
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 ANON_CSRF_COOKIE = "inboxlink_csrf"
@@ -88,7 +87,7 @@ class PageContext:
         }
 
 
-async def signed_in(request: Request, db: Annotated[AsyncSession, Depends(get_db)]) -> PageContext:
+async def signed_in(request: Request, db: Db) -> PageContext:
     user = await page_user(request, db)
     if user is None:
         raise LoginRequired()

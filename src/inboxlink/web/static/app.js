@@ -1,11 +1,193 @@
 // Small progressive enhancements; every page works without this file.
-// Dialogs: a button with data-dialog="ID" opens <dialog id="ID">; [data-close] closes it.
+"use strict";
+
+// Dialogs: a control with data-dialog="ID" opens <dialog id="ID"> as a modal (without JS it is
+// a link to the same page with the dialog rendered open); [data-close] closes its dialog.
 document.addEventListener("click", (event) => {
   const opener = event.target.closest("[data-dialog]");
   if (opener) {
     const dialog = document.getElementById(opener.dataset.dialog);
-    if (dialog) { event.preventDefault(); dialog.showModal(); }
+    if (dialog) {
+      event.preventDefault();
+      dialog.returnFocusTo = opener;
+      dialog.showModal();
+    }
   }
   const closer = event.target.closest("[data-close]");
-  if (closer) { closer.closest("dialog")?.close(); }
+  if (closer) {
+    event.preventDefault();
+    closer.closest("dialog")?.close();
+  }
+});
+
+// Links styled as buttons (they open dialogs) answer the Space key like real buttons.
+document.addEventListener("keydown", (event) => {
+  const link = event.target.closest && event.target.closest("a[role='button']");
+  if (link && event.key === " ") { event.preventDefault(); link.click(); }
+});
+
+// Give focus back to whatever opened a dialog, for keyboard users.
+document.addEventListener("close", (event) => {
+  const dialog = event.target;
+  if (dialog instanceof HTMLDialogElement && dialog.returnFocusTo) {
+    dialog.returnFocusTo.focus();
+  }
+}, true);
+
+// Dialogs the server rendered open (after connecting, removing, or ?confirm=) become modal.
+function upgradeOpenDialogs() {
+  for (const dialog of document.querySelectorAll("dialog[open][data-autoshow]")) {
+    dialog.close();
+    dialog.showModal();
+  }
+  // Strip ?connected=/?confirm= so a reload does not show the dialog again.
+  const url = new URL(window.location.href);
+  let changed = false;
+  for (const key of ["connected", "confirm"]) {
+    if (url.searchParams.has(key)) { url.searchParams.delete(key); changed = true; }
+  }
+  if (changed) history.replaceState(null, "", url.pathname + url.search + url.hash);
+}
+
+// Busy buttons: a submit button with data-busy="Verifying…" is disabled and relabelled while the
+// server works, so the user sees progress and cannot submit twice. Disabling is deferred one tick
+// so the button's own name/value is still part of the submitted form.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || form.method === "dialog") return;
+  const button = event.submitter || form.querySelector("[data-busy]");
+  if (!button || !button.dataset.busy) return;
+  if (form.dataset.submitting) { event.preventDefault(); return; }
+  form.dataset.submitting = "1";
+  setTimeout(() => {
+    button.disabled = true;
+    button.textContent = button.dataset.busy;
+    button.setAttribute("aria-busy", "true");
+    const status = form.querySelector("[data-busy-status]");
+    if (status) status.textContent = button.dataset.busy;
+  }, 0);
+});
+
+// Back/forward cache: a page restored from history must not keep a disabled busy button.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  for (const form of document.querySelectorAll("form[data-submitting]")) {
+    delete form.dataset.submitting;
+  }
+  for (const button of document.querySelectorAll("button[aria-busy='true']")) {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+});
+
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Settings → General → Email: the same wording as the server-rendered status, kept in sync.
+function renderSync(box, item, email) {
+  const sync = item.sync;
+  const parts = [];
+  if (item.state === "disabled") {
+    parts.push(el("span", {}, "Paused: nothing is synced or sent while this inbox is disabled."));
+  } else if (sync.state === "backfilling" && sync.backfill_total) {
+    const bar = el("progress", { max: String(sync.backfill_total), value: String(sync.messages_scanned),
+      "aria-label": `Sync progress for ${email}` });
+    parts.push(bar, document.createTextNode(" "), el("span", {},
+      `Reading your mailbox: ${sync.messages_scanned} of ${sync.backfill_total} messages scanned · ` +
+      `${sync.messages_logged} emails logged`));
+  } else if (sync.backfill_complete) {
+    let text = `Up to date · ${sync.messages_logged} emails logged`;
+    if (sync.last_sync_at) text += ` · last sync ${sync.last_sync_at.slice(0, 16).replace("T", " ")} UTC`;
+    parts.push(el("span", {}, text));
+  } else {
+    parts.push(el("span", {}, "Waiting for the first sync…"));
+  }
+  if (sync.last_error && item.state !== "disabled") {
+    const alert = el("p", { class: "alert small" }, `${sync.last_error.message} `);
+    alert.append(el("span", { class: "code" }, `(${sync.last_error.code})`));
+    parts.push(alert);
+  }
+  // Only touch the DOM when the text changed, so screen readers are not re-read the same line.
+  const probe = el("div");
+  probe.append(...parts);
+  if (probe.innerHTML !== box.dataset.last) {
+    box.replaceChildren(...parts);
+    box.dataset.last = probe.innerHTML;
+  }
+}
+
+function pollInboxes() {
+  const list = document.querySelector("[data-poll]");
+  if (!list) return;
+  const tick = async () => {
+    if (!document.hidden) {
+      try {
+        const response = await fetch(list.dataset.poll, { headers: { Accept: "application/json" },
+          credentials: "same-origin" });
+        if (response.ok) {
+          const data = await response.json();
+          for (const item of data.items) {
+            const row = document.getElementById(`inbox-${item.id}`);
+            if (!row) continue;
+            const email = row.querySelector(".inbox-email")?.textContent || "";
+            const state = row.querySelector("[data-state]");
+            if (state && state.textContent !== item.state_name) state.textContent = item.state_name;
+            row.className = row.className.replace(/state-\S+/, `state-${item.state}`);
+            const box = row.querySelector("[data-sync]");
+            if (box) renderSync(box, item, email);
+          }
+        }
+      } catch (_error) {
+        // Offline for a moment: try again on the next tick.
+      }
+    }
+    setTimeout(tick, 2000);
+  };
+  setTimeout(tick, 2000);
+}
+
+// Composer: follow a queued email until it is sent or has failed.
+function pollSend() {
+  const box = document.querySelector("[data-poll-send]");
+  if (!box) return;
+  const tick = async () => {
+    try {
+      const response = await fetch(box.dataset.pollSend, { credentials: "same-origin" });
+      if (response.ok) {
+        const data = await response.json();
+        box.querySelector("[data-send-label]").textContent = data.label;
+        if (data.state === "sent" || data.state === "failed") {
+          box.classList.toggle("alert", data.state === "failed");
+          box.classList.toggle("success", data.state !== "failed");
+          if (data.error) {
+            const detail = box.querySelector("[data-send-detail]");
+            detail.textContent = `${detail.textContent}: ${data.error.message} `;
+            detail.append(el("span", { class: "code" }, `(${data.error.code})`));
+          }
+          return;
+        }
+      }
+    } catch (_error) {
+      // Try again.
+    }
+    setTimeout(tick, 1500);
+  };
+  setTimeout(tick, 1000);
+}
+
+// Move focus to an error the server put on the page, so it is read out first.
+function focusError() {
+  const error = document.getElementById("connect-error");
+  if (error) error.focus();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  upgradeOpenDialogs();
+  pollInboxes();
+  pollSend();
+  focusError();
 });
