@@ -49,6 +49,10 @@ class DnsServer:
         value = name if target is None else f"{name},{target},{port},{priority},{weight}"
         self._lines.append(f"srv-host={value}")
 
+    def replace_records(self) -> None:
+        """Forget every record added so far (add new ones, then ``restart()``)."""
+        self._lines.clear()
+
     def start(self) -> None:
         config = self.directory / "dnsmasq.conf"
         local = [f"local=/{domain}/" for domain in self.local_domains]

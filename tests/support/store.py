@@ -115,3 +115,14 @@ async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest.fixture
+async def runner(runtime: Runtime) -> AsyncIterator[object]:
+    """The in-process worker (sync, outbox, periodic jobs) running for the test."""
+    from inboxlink.worker.runner import Runner
+
+    worker = Runner(runtime)
+    worker.start()
+    yield worker
+    await worker.stop()

@@ -103,8 +103,9 @@ def transition(
     current = InboxState(inbox.state)
     check_transition(current, target)
     inbox.state = target.value
+    if target in (InboxState.REMOVED, InboxState.DISCONNECTED_MIGRATED):
+        inbox.active_email = None  # the address may be connected again (R1: the new inbox)
     if target is InboxState.REMOVED:
-        inbox.active_email = None
         inbox.credentials = None
     session.add(
         InboxStateChange(

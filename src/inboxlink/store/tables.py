@@ -118,6 +118,10 @@ class Inbox(Base):
     last_sync_at: Mapped[datetime | None]
     last_error_code: Mapped[str | None] = mapped_column(String(60))
     last_error_message: Mapped[str | None] = mapped_column(Text)
+    #: When the current run of transient failures began (None while healthy).
+    delayed_since: Mapped[datetime | None]
+    #: Last time the domain's MX records were checked for a provider move (G2).
+    migration_checked_at: Mapped[datetime | None]
 
 
 class OAuthState(Base):
@@ -294,6 +298,8 @@ class Notification(Base):
     inbox_id: Mapped[int | None] = _fk("inboxes.id", nullable=True, ondelete="SET NULL")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+    #: Set once the notification was sent by email (or needs none): see notifications/email.py.
+    emailed_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):

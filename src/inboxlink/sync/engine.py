@@ -130,6 +130,7 @@ class InboxSync:
                 inbox.backfill_total = max(inbox.backfill_total, batch.total)
             inbox.last_sync_at = utcnow()
             inbox.last_error_code = inbox.last_error_message = None
+            inbox.delayed_since = None
 
     async def _save_checkpoint(self, session: AsyncSession, batch: Batch) -> None:
         row = await session.scalar(
@@ -153,3 +154,4 @@ class InboxSync:
             inbox.sync_state = "live"
             inbox.last_sync_at = utcnow()
             inbox.last_error_code = inbox.last_error_message = None
+            inbox.delayed_since = None

@@ -15,8 +15,10 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from inboxlink.domain.inbox_state import ACTIVE_STATES
+from inboxlink.notifications.email import deliver_pending
 from inboxlink.outbox.sender import deliver, due_emails
 from inboxlink.runtime import Runtime
+from inboxlink.services.migration import check_migration, due_for_check
 from inboxlink.store.tables import Inbox
 from inboxlink.worker.watcher import watch_inbox
 
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 5.0
 OUTBOX_POLL_SECONDS = 2.0
+PERIODIC_SECONDS = 30.0
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -79,10 +82,22 @@ class Runner:
                 log.exception("outbox pass failed; trying again")
             await _wait(self._runtime.signals.outbox_changed, OUTBOX_POLL_SECONDS)
 
+    async def _periodic(self) -> None:
+        """Migration checks (G2) and notification emails: cheap, so a short cycle."""
+        while True:
+            try:
+                for inbox_id in await due_for_check(self._runtime):
+                    await check_migration(self._runtime, inbox_id)
+                await deliver_pending(self._runtime)
+            except Exception:
+                log.exception("periodic pass failed; trying again")
+            await asyncio.sleep(PERIODIC_SECONDS)
+
     def start(self) -> None:
         self._loops = [
             asyncio.create_task(self._supervise(), name="inbox-supervisor"),
             asyncio.create_task(self._drain_outbox(), name="outbox"),
+            asyncio.create_task(self._periodic(), name="periodic"),
         ]
 
     async def stop(self) -> None:

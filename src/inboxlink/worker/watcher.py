@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from datetime import timedelta
 
-from inboxlink.clock import utcnow
+from sqlalchemy import select
+
+from inboxlink.clock import as_utc, utcnow
 from inboxlink.connectors import connector_for, folders_of
 from inboxlink.domain.inbox_state import ACTIVE_STATES, InboxState
 from inboxlink.errors import AppError
@@ -19,12 +22,15 @@ from inboxlink.notifications.inbox import notify
 from inboxlink.providers.errors import ConnectorError
 from inboxlink.runtime import Runtime
 from inboxlink.services.inboxes import transition
-from inboxlink.store.tables import Inbox
+from inboxlink.services.migration import check_migration
+from inboxlink.store.tables import Inbox, Notification
 from inboxlink.sync.engine import InboxSync
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
+#: How long an inbox may stay delayed before its owner is told (issue 6).
+DELAY_NOTICE = timedelta(hours=1)
 
 
 def backoff_seconds(failures: int) -> float:
@@ -41,11 +47,38 @@ async def _active_inbox(runtime: Runtime, inbox_id: int) -> Inbox | None:
 
 
 async def _record_delay(runtime: Runtime, inbox_id: int, error: AppError) -> None:
+    """Show *delayed* with the reason; tell the owner once if it lasts DELAY_NOTICE."""
     async with runtime.sessions() as session, session.begin():
         inbox = await session.get(Inbox, inbox_id)
-        if inbox is not None:
-            inbox.sync_state = "delayed"
-            inbox.last_error_code, inbox.last_error_message = error.code, error.message
+        if inbox is None:
+            return
+        inbox.sync_state = "delayed"
+        inbox.last_error_code, inbox.last_error_message = error.code, error.message
+        now = utcnow()
+        if inbox.delayed_since is None:
+            inbox.delayed_since = now
+            return
+        since = as_utc(inbox.delayed_since)
+        if now - since < DELAY_NOTICE or not inbox.owner_id:
+            return
+        told = await session.scalar(
+            select(Notification.id).where(
+                Notification.inbox_id == inbox.id,
+                Notification.kind == "sync_delayed",
+                Notification.created_at >= since,
+            )
+        )
+        if told is None:
+            await notify(
+                session,
+                account_id=inbox.account_id,
+                user_ids={inbox.owner_id},
+                kind="sync_delayed",
+                title=f"{inbox.email} has not synced since {since:%Y-%m-%d %H:%M} UTC",
+                body=f"{error.message} inboxlink keeps trying and fetches everything it "
+                "missed once the server answers again.",
+                inbox_id=inbox.id,
+            )
 
 
 async def _needs_reconnect(runtime: Runtime, inbox_id: int, error: AppError) -> None:
@@ -84,7 +117,9 @@ async def watch_inbox(runtime: Runtime, inbox_id: int) -> None:
         except ConnectorError as error:
             if not error.transient:
                 log.warning("inbox %s: %s (%s)", inbox_id, error.code, error.message)
-                await _needs_reconnect(runtime, inbox_id, error)
+                # Rejected credentials are often the first sign that the mail moved (G2).
+                if not await check_migration(runtime, inbox_id):
+                    await _needs_reconnect(runtime, inbox_id, error)
                 return
             failures += 1
             await _record_delay(runtime, inbox_id, error)
