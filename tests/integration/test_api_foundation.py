@@ -2,28 +2,9 @@
 
 import httpx
 
-from inboxlink.domain.inbox_state import InboxState
 from inboxlink.runtime import Runtime
-from inboxlink.store.tables import Inbox
 from tests.support.accounts import Team
-
-
-async def add_inbox(runtime: Runtime, owner_id: int, account_id: int, email: str) -> int:
-    async with runtime.sessions() as session:
-        inbox = Inbox(
-            account_id=account_id,
-            kind="personal",
-            provider="imap",
-            email=email,
-            active_email=email,
-            owner_id=owner_id,
-            connected_by_id=owner_id,
-            state=InboxState.CONNECTED.value,
-            settings={},
-        )
-        session.add(inbox)
-        await session.commit()
-        return inbox.id
+from tests.support.api_helpers import add_inbox
 
 
 async def test_healthz_and_openapi(api: httpx.AsyncClient) -> None:

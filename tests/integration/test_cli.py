@@ -1,8 +1,5 @@
 """The CLI on a fresh data directory: create-user, create-token, then the token works."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -10,20 +7,7 @@ import httpx
 from inboxlink.config import Settings
 from inboxlink.runtime import Runtime
 from inboxlink.web.app import create_app
-
-
-def run_cli(data_dir: Path, *args: str) -> str:
-    env = {**os.environ, "INBOXLINK_DATA_DIR": str(data_dir)}
-    env.pop("INBOXLINK_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "inboxlink", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return done.stdout
+from tests.support.api_helpers import run_cli
 
 
 async def test_create_user_and_token_then_me_answers(tmp_path: Path) -> None:

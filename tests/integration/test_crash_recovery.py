@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.test_cli import run_cli
+from tests.support.api_helpers import run_cli
 from tests.support.dovecot import Dovecot
 from tests.support.live_server import LiveServer
 from tests.support.mail_fixtures import MailPki, new_user

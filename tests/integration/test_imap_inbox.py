@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,8 @@ from sqlalchemy import func, select
 from inboxlink.config import Settings
 from inboxlink.runtime import Runtime
 from inboxlink.store.tables import Inbox, Message
-from inboxlink.worker.runner import Runner
 from tests.support.accounts import Person, Team
+from tests.support.api_helpers import add_contact, eventually, timeline
 from tests.support.dns_server import DnsServer
 from tests.support.dovecot import Dovecot
 from tests.support.mail_fixtures import MailboxUser, MailPki, new_user
@@ -36,14 +35,6 @@ def settings(settings: Settings, dns_server: DnsServer, mail_ca: MailPki) -> Set
         dns_nameservers=dns_server.nameserver, extra_ca_file=mail_ca.ca_file, poll_seconds=1.0
     )
     return Settings(**values)
-
-
-@pytest.fixture
-async def runner(runtime: Runtime) -> AsyncIterator[Runner]:
-    worker = Runner(runtime)
-    worker.start()
-    yield worker
-    await worker.stop()
 
 
 def connect_body(
@@ -75,31 +66,10 @@ async def inbox_count(runtime: Runtime) -> int:
         return int(await session.scalar(select(func.count()).select_from(Inbox)) or 0)
 
 
-async def eventually(check: Any, timeout: float = 20.0) -> Any:
-    """Poll an async check until it returns something truthy (sync runs in the background)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.1)
-
-
-async def add_contact(api: httpx.AsyncClient, person: Person, email: str) -> int:
-    response = await api.post("/api/v1/contacts", json={"email": email}, headers=person.headers)
-    return int(response.json()["id"])
-
-
-async def timeline(api: httpx.AsyncClient, person: Person, contact_id: int) -> list[dict[str, Any]]:
-    response = await api.get(f"/api/v1/contacts/{contact_id}/timeline", headers=person.headers)
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
-
-
 async def test_connect_sync_log_idle_and_send(
     api: httpx.AsyncClient,
     runtime: Runtime,
-    runner: Runner,
+    runner: object,
     team: Team,
     dovecot: Dovecot,
     postfix: Postfix,

@@ -7,8 +7,8 @@ from inboxlink.domain.enums import Direction
 from inboxlink.mail.headers import parse_headers
 from inboxlink.runtime import Runtime
 from inboxlink.store.tables import Contact, Message, MessageSource, TimelineEntry
-from tests.integration.test_api_foundation import add_inbox
 from tests.support.accounts import Team
+from tests.support.api_helpers import add_inbox
 
 
 def raw_message(message_id: str, *, in_reply_to: str = "", sender: str = "ann@client.com") -> bytes:

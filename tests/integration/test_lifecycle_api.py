@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from inboxlink.runtime import Runtime
 from inboxlink.store.tables import AuditEntry, InboxStateChange
-from tests.integration.test_api_foundation import add_inbox
 from tests.support.accounts import Team
+from tests.support.api_helpers import add_inbox
 
 
 async def test_disable_enable_remove(api: httpx.AsyncClient, runtime: Runtime, team: Team) -> None:

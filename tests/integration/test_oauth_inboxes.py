@@ -3,10 +3,7 @@ emulator, callback, sync onto timelines, sending (alias From), refusals, revocat
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -15,106 +12,25 @@ from sqlalchemy import select
 from inboxlink.config import Settings
 from inboxlink.runtime import Runtime
 from inboxlink.store.tables import Notification
-from inboxlink.worker.runner import Runner
 from tests.emulators.google import GoogleEmulator
 from tests.emulators.microsoft import MicrosoftEmulator
-from tests.integration.test_imap_inbox import add_contact, eventually, timeline
-from tests.support.accounts import Person, Team
+from tests.support.accounts import Team
+from tests.support.api_helpers import add_contact, eventually, timeline
+from tests.support.cloud import cloud_settings, connect_oauth, my_inboxes
 from tests.support.mail_samples import sample_message
-
-PUBLIC = "http://testserver"
 
 
 @pytest.fixture
 def settings(
     settings: Settings, google_emulator: GoogleEmulator, microsoft_emulator: MicrosoftEmulator
 ) -> Settings:
-    for emulator, name in ((google_emulator, "gmail"), (microsoft_emulator, "microsoft")):
-        emulator.redirect_uris.add(f"{PUBLIC}/oauth/{name}/callback")
-    values = settings.model_dump()
-    values.update(
-        public_url=PUBLIC,
-        google_client_id=google_emulator.client_id,
-        google_client_secret=google_emulator.client_secret,
-        google_accounts_url=google_emulator.url,
-        google_api_url=google_emulator.url,
-        gmail_poll_seconds=0.5,
-        microsoft_client_id=microsoft_emulator.client_id,
-        microsoft_client_secret=microsoft_emulator.client_secret,
-        microsoft_login_url=microsoft_emulator.url,
-        microsoft_graph_url=microsoft_emulator.url,
-        poll_seconds=0.5,
-        connect_timeout_seconds=5,
-        dns_nameservers="127.0.0.1:9",
-        dns_timeout_seconds=0.2,
-    )
-    return Settings(**values)
-
-
-@pytest.fixture
-async def runner(runtime: Runtime) -> AsyncIterator[Runner]:
-    worker = Runner(runtime)
-    worker.start()
-    yield worker
-    await worker.stop()
-
-
-class ConsentForm(HTMLParser):
-    """What a browser would submit from an emulator's consent page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self.action = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action = values.get("action", "")
-        if tag == "input" and values.get("type") == "hidden":
-            self.fields[values["name"]] = values["value"]
-
-
-async def connect_oauth(
-    api: httpx.AsyncClient, person: Person, provider: str, account: str, *, allow: bool = True
-) -> httpx.Response:
-    """POST oauth/start, answer the consent page as the user, follow back to the callback."""
-    started = await api.post(
-        "/api/v1/inboxes/oauth/start",
-        json={"provider": provider, "email": account},
-        headers=person.headers,
-    )
-    assert started.status_code == 200, started.text
-    url = started.json()["authorization_url"]
-    async with httpx.AsyncClient() as browser:
-        page = await browser.get(url)
-        assert page.status_code == 200, page.text
-        form = ConsentForm()
-        form.feed(page.text)
-        answer = {
-            **form.fields,
-            "account": account,
-            "decision": "allow" if allow else "deny",
-            "action": "accept" if allow else "cancel",
-        }
-        back = await browser.post(urljoin(url, form.action) if form.action else url, data=answer)
-    assert back.status_code == 302, back.text
-    location = urlsplit(back.headers["location"])
-    assert f"{location.scheme}://{location.netloc}" == PUBLIC
-    return await api.get(f"{location.path}?{location.query}")
-
-
-async def my_inboxes(api: httpx.AsyncClient, person: Person) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = (await api.get("/api/v1/inboxes", headers=person.headers)).json()[
-        "items"
-    ]
-    return items
+    return cloud_settings(settings, google_emulator, microsoft_emulator)
 
 
 async def test_gmail_inbox_connects_syncs_sends_from_an_alias_and_revokes_on_remove(
     api: httpx.AsyncClient,
     runtime: Runtime,
-    runner: Runner,
+    runner: object,
     team: Team,
     google_emulator: GoogleEmulator,
 ) -> None:
@@ -188,7 +104,7 @@ async def test_gmail_inbox_connects_syncs_sends_from_an_alias_and_revokes_on_rem
 async def test_a_revoked_grant_asks_for_reconnect_once_without_a_retry_storm(
     api: httpx.AsyncClient,
     runtime: Runtime,
-    runner: Runner,
+    runner: object,
     team: Team,
     google_emulator: GoogleEmulator,
 ) -> None:
@@ -259,7 +175,7 @@ async def test_refusals_say_what_went_wrong(
 async def test_an_unreachable_provider_delays_sync_and_unconfigured_oauth_says_so(
     api: httpx.AsyncClient,
     runtime: Runtime,
-    runner: Runner,
+    runner: object,
     team: Team,
     google_emulator: GoogleEmulator,
 ) -> None:
