@@ -27,7 +27,7 @@ SENT_NAMES = (
     "Gesendet", "Gesendete Elemente", "Gesendete Objekte", "Skickat", "Skickade objekt",
     "Wysłane", "Elementy wysłane", "Posta inviata", "Elementi inviati",
 )  # fmt: skip
-#: Untagged responses during IDLE/NOOP that mean the folder changed.
+#: Untagged responses during IDLE that mean the folder changed.
 CHANGE_RESPONSES = frozenset({b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"})
 
 
