@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inboxlink.mail.body import parse_body, sanitize_html
 from inboxlink.mail.headers import Mailbox, parse_headers
@@ -85,3 +87,22 @@ def test_outgoing_bytes_keep_bcc_out_of_the_sent_copy_only_when_asked() -> None:
     assert b"In-Reply-To: <p@client.com>" in wire and b"References: <p@client.com>" in wire
     assert b"Bcc: boss@acme.com" in message.to_bytes(include_bcc=True)
     assert message.recipients == ["ann@client.com", "boss@acme.com"]
+
+
+def test_raw_utf8_and_folded_headers() -> None:
+    raw = (
+        "From: Jürgen Müller <j@x.de>\r\nSubject: Grüße\r\n  ☃ again\r\n"
+        'To: "Doe, Jane" <jane@y.com>,\r\n bob@z.com\r\n\r\n'
+    ).encode()
+    headers = parse_headers(raw)
+    assert headers.sender == Mailbox("j@x.de", "Jürgen Müller")
+    assert headers.subject == "Grüße ☃ again"
+    assert [m.email for m in headers.to] == ["jane@y.com", "bob@z.com"]
+    assert headers.to[0].name == "Doe, Jane"
+
+
+@given(st.binary(max_size=2000))
+@settings(max_examples=300, deadline=None)
+def test_any_bytes_parse_without_raising(raw: bytes) -> None:
+    headers = parse_headers(raw)
+    assert isinstance(headers.subject, str)
