@@ -22,8 +22,11 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test module. Not per session: Playwright's sync API keeps an event
+    loop running in the main thread while it is open, and pytest-asyncio's tests in later
+    modules could not start theirs."""
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield instance
