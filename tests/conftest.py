@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.support.discovery_fixtures",
     "tests.support.google_fixtures",
     "tests.support.microsoft_fixtures",
+    "tests.support.ews_fixtures",
     "tests.support.browser",
 ]

@@ -13,6 +13,7 @@ from inboxlink.domain.enums import Provider
 from inboxlink.domain.servers import Credentials, ServerSettings
 from inboxlink.errors import AppError
 from inboxlink.providers.base import Connector, Folder
+from inboxlink.providers.exchange import ExchangeConnector, ExchangeOptions, ExchangeSetup
 from inboxlink.providers.gmail import GmailConnector
 from inboxlink.providers.google import google_client
 from inboxlink.providers.graph import GraphConnector
@@ -130,6 +131,31 @@ def oauth_connector(
     return GraphConnector(settings, keeper, expected_email=expected_email)
 
 
+def exchange_options(runtime: Runtime) -> ExchangeOptions:
+    settings = runtime.settings
+    return ExchangeOptions(
+        extra_ca_file=settings.extra_ca_file,
+        timeout=settings.connect_timeout_seconds,
+        backfill_days=settings.backfill_days,
+        batch_size=settings.sync_batch_size,
+        poll_seconds=settings.ews_poll_seconds,
+    )
+
+
+def exchange_connector_for(
+    runtime: Runtime, inbox: Inbox, secrets: dict[str, Any]
+) -> ExchangeConnector:
+    """The connector of a stored Exchange inbox (``secrets``: its opened vault entry)."""
+    setup = ExchangeSetup(
+        ews_url=str(inbox.settings["ews_url"]),
+        email=inbox.email,
+        username=str(secrets["username"]),
+        password=str(secrets["password"]),
+        trust_any_certificate=bool(inbox.settings.get("trust_any_certificate")),
+    )
+    return ExchangeConnector(setup, runtime.policy, exchange_options(runtime))
+
+
 def connector_for(runtime: Runtime, inbox: Inbox) -> Connector:
     """The connector of a stored inbox."""
     if inbox.credentials is None:
@@ -144,7 +170,9 @@ def connector_for(runtime: Runtime, inbox: Inbox) -> Connector:
             expected_email=inbox.email,
             inbox_id=inbox.id,
         )
-    if inbox.provider == Provider.IMAP.value:
+    if provider is Provider.EXCHANGE:
+        return exchange_connector_for(runtime, inbox, secrets)
+    if provider is Provider.IMAP:
         setup = ImapSmtpSetup(
             imap=ServerSettings.from_dict(inbox.settings["imap"]),
             smtp=ServerSettings.from_dict(inbox.settings["smtp"]),
@@ -154,7 +182,4 @@ def connector_for(runtime: Runtime, inbox: Inbox) -> Connector:
         )
         sent = [f.name for f in folders_of(inbox) if f.role == "sent"]
         return imap_smtp_connector(runtime, setup, sent_folder=sent[0] if sent else None)
-    raise AppError(
-        "provider_not_available",
-        f"Connections to {inbox.provider} are not available in this version of inboxlink.",
-    )
+    raise AppError("provider_not_available", f"Unknown provider {inbox.provider}.")

@@ -18,6 +18,7 @@ from inboxlink.services.connect import (
     reconnect_imap_inbox,
     run_detection,
 )
+from inboxlink.services.connect_exchange import ExchangeConnectRequest, connect_exchange_inbox
 from inboxlink.services.inboxes import aliases_of, get_inbox, inbox_dict, visible_inboxes
 from inboxlink.web.deps import ApiCaller, Db, RuntimeDep
 
@@ -56,6 +57,7 @@ class ConnectIn(BaseModel):
     smtp_uses_imap_credentials: bool = True
     trust_any_certificate: bool = False
     inbox_automation: bool = False
+    ews_url: str = Field(default="", max_length=2000, description="Exchange only; optional.")
 
 
 class InboxPatch(BaseModel):
@@ -117,7 +119,8 @@ async def oauth_start(body: OAuthStartIn, caller: ApiCaller, runtime: RuntimeDep
 async def connect(
     body: ConnectIn, caller: ApiCaller, db: Db, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    """Verify the mailbox (IMAP login and SMTP AUTH) and save it; nothing is stored on failure."""
+    """Verify the mailbox (IMAP login and SMTP AUTH, or EWS) and save it; nothing is stored
+    on failure. Gmail and Microsoft connect through ``/inboxes/oauth/start``."""
     if body.provider in ("gmail", "microsoft"):
         raise AppError(
             "use_oauth",
@@ -125,16 +128,25 @@ async def connect(
             "open the authorization_url it returns.",
             status=422,
         )
-    if body.provider != "imap":
-        raise AppError(
-            "provider_not_available",
-            "Microsoft Exchange (EWS) connections are not available in this version yet.",
-            status=422,
-        )
     if not body.password:
         raise AppError(
             "password_required", "Enter the mailbox password (or an app password).", status=422
         )
+    if body.provider == "exchange":
+        exchange = await connect_exchange_inbox(
+            runtime,
+            caller.actor,
+            ExchangeConnectRequest(
+                email=body.email,
+                password=body.password,
+                username=body.username,
+                ews_url=body.ews_url,
+                trust_any_certificate=body.trust_any_certificate,
+                inbox_automation=body.inbox_automation,
+            ),
+        )
+        runtime.signals.inboxes_changed.set()
+        return await _answer(db, exchange.id, caller)
     request = ImapConnectRequest(
         email=body.email,
         password=body.password,
