@@ -20,6 +20,7 @@ from inboxlink.domain.enums import Provider
 from inboxlink.domain.inbox_state import InboxState
 from inboxlink.domain.permissions import Actor
 from inboxlink.errors import AppError
+from inboxlink.providers.base import AccountInfo
 from inboxlink.providers.errors import ConnectorError
 from inboxlink.providers.google import authorization_error
 from inboxlink.providers.microsoft import check_tenant_cloud, tenant_of
@@ -133,7 +134,13 @@ async def _claim_state(
     return row, str(verifier)
 
 
-async def complete(runtime: Runtime, callback: Callback, session_user_id: int | None) -> Inbox:
+@dataclass(frozen=True, slots=True)
+class Completed:
+    inbox: Inbox
+    reconnected: bool
+
+
+async def complete(runtime: Runtime, callback: Callback, session_user_id: int | None) -> Completed:
     """Finish the connection the provider sent the browser back for."""
     pending, verifier = await _claim_state(runtime, callback, session_user_id)
     if callback.error:
@@ -168,48 +175,45 @@ async def complete(runtime: Runtime, callback: Callback, session_user_id: int | 
     if user is None:
         raise _state_invalid()
     actor = actor_of(user)
-    secrets = {"token": tokens.to_dict()}
-    folders = [{"name": f.name, "role": f.role} for f in info.folders]
     if pending.reconnect_inbox_id is not None:
-        return await _reconnect(
-            runtime, actor, pending.reconnect_inbox_id, info.email, tokens, folders
-        )
-    return await save_inbox(
+        inbox = await _reconnect(runtime, actor, pending.reconnect_inbox_id, info, tokens)
+        return Completed(inbox, reconnected=True)
+    inbox = await save_inbox(
         runtime,
         actor,
         NewInbox(
             email=info.email,
             provider=callback.provider,
-            settings={"folders": folders},
-            secrets=secrets,
+            settings={"folders": _folders(info)},
+            secrets={"token": tokens.to_dict()},
             aliases=info.aliases,
             inbox_automation=pending.inbox_automation,
             detail=f"{callback.provider.value} OAuth",
         ),
     )
+    return Completed(inbox, reconnected=False)
+
+
+def _folders(info: AccountInfo) -> list[dict[str, str]]:
+    return [{"name": f.name, "role": f.role} for f in info.folders]
 
 
 async def _reconnect(
-    runtime: Runtime,
-    actor: Actor,
-    inbox_id: int,
-    email: str,
-    tokens: TokenSet,
-    folders: list[dict[str, str]],
+    runtime: Runtime, actor: Actor, inbox_id: int, info: AccountInfo, tokens: TokenSet
 ) -> Inbox:
     """Same inbox id, history and checkpoints; fresh tokens and aliases (P6: refreshed)."""
     async with runtime.sessions() as session, session.begin():
         inbox = await get_inbox(session, actor, inbox_id)
-        if email != inbox.email:
+        if info.email != inbox.email:
             raise AppError(
                 "wrong_account",
-                f"You signed in as {email}, but this inbox is {inbox.email}. Reconnect and choose "
-                f"{inbox.email}.",
+                f"You signed in as {info.email}, but this inbox is {inbox.email}. Reconnect "
+                f"and choose {inbox.email}.",
             )
         inbox.credentials = runtime.vault.seal(
             {"token": tokens.to_dict()}, context=vault_context(inbox.id)
         )
-        inbox.settings = {**inbox.settings, "folders": folders}
+        inbox.settings = {**inbox.settings, "folders": _folders(info)}
         if inbox.state != InboxState.CONNECTED.value:
             transition(
                 session, inbox, InboxState.CONNECTED, actor_id=actor.user_id, reason="reconnected"
@@ -217,4 +221,5 @@ async def _reconnect(
         inbox.sync_state = "pending"
         inbox.last_error_code = inbox.last_error_message = None
         await session.execute(delete(Alias).where(Alias.inbox_id == inbox.id))
+        session.add_all(Alias(inbox_id=inbox.id, email=a.email, name=a.name) for a in info.aliases)
         return inbox

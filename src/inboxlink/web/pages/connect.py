@@ -16,8 +16,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from inboxlink.discovery.recommend import recommend
+from inboxlink.domain.enums import Provider
 from inboxlink.domain.servers import Security, ServerSettings
 from inboxlink.errors import AppError
+from inboxlink.services import oauth_connect
 from inboxlink.services.connect import ImapConnectRequest, connect_imap_inbox, run_detection
 from inboxlink.services.users import check_email
 from inboxlink.web.deps import RuntimeDep
@@ -78,6 +80,9 @@ SOURCE_NAMES = {
 }
 STEP_TITLES = ("Inbox automation", "Email address", "What we access", "Sign in")
 SECURITY_CHOICES = {"ssl": "SSL/TLS", "starttls": "STARTTLS", "none": "None (unencrypted)"}
+
+#: The connection types that sign in with the provider's consent page (P6, P7).
+OAUTH_CHOICES: dict[Choice, Provider] = {"gmail": Provider.GMAIL, "microsoft": Provider.MICROSOFT}
 
 FormStr = Annotated[str, Form(max_length=1000)]
 OptStr = Annotated[str, Form(max_length=1000)]
@@ -164,6 +169,33 @@ def _steps_from(raw: str) -> list[dict[str, str]]:
     return [{k: str(item.get(k, "")) for k in keys} for item in data if isinstance(item, dict)][:50]
 
 
+async def _start_oauth(
+    request: Request, page: PageContext, runtime: RuntimeDep, flow: Flow
+) -> Response:
+    """After the disclosure (P5): send the browser to Google's or Microsoft's consent page.
+
+    The pending authorization (state, PKCE verifier, automation choice, the address as a login
+    hint) is kept server-side by ``oauth_connect.start``; the callback page completes it. A
+    provider without a client id/secret on this server is explained in place, with what an
+    administrator has to set and the IMAP fallback (P11), instead of a dead end.
+    """
+    assert flow.provider is not None
+    try:
+        url = await oauth_connect.start(
+            runtime,
+            page.actor,
+            OAUTH_CHOICES[flow.provider],
+            email_hint=flow.email,
+            inbox_automation=flow.inbox_automation,
+            via_api=False,
+        )
+    except AppError as error:
+        if error.code == "provider_not_configured":
+            return _step(request, page, 4, flow, not_configured=error)
+        return _step(request, page, 2, flow, error=error, status=422)
+    return redirect(url)
+
+
 @router.post("/settings/email/connect")
 async def connect_step(
     request: Request,
@@ -220,8 +252,10 @@ async def connect_step(
     if go == "disclosure":
         return _step(request, page, 3, flow, disclosure=DISCLOSURES[flow.provider])
 
+    if flow.provider in OAUTH_CHOICES:
+        return await _start_oauth(request, page, runtime, flow)
     if flow.provider != "imap":
-        return _step(request, page, 4, flow, not_configured=True)
+        return _step(request, page, 4, flow, not_available=True)
 
     if go == "details":
         try:

@@ -9,7 +9,7 @@ from inboxlink.domain.enums import Provider
 from inboxlink.errors import AppError, NotFound
 from inboxlink.services import oauth_connect
 from inboxlink.web.deps import Db, RuntimeDep, page_user
-from inboxlink.web.pages.common import render
+from inboxlink.web.pages.common import redirect, render
 
 router = APIRouter()
 
@@ -32,11 +32,14 @@ async def oauth_callback(
         Provider(provider), state[:200], code[:2000], error[:100], error_description[:500]
     )
     try:
-        inbox = await oauth_connect.complete(runtime, callback, user.id if user else None)
+        done = await oauth_connect.complete(runtime, callback, user.id if user else None)
     except AppError as failure:
-        context = {"user": user, "error": failure, "provider": provider}
-        return render(request, "oauth_result.html", context, status=failure.status)
+        refused: dict[str, object] = {"user": user, "error": failure, "provider": provider}
+        return render(request, "oauth_result.html", refused, status=failure.status)
     runtime.signals.inboxes_changed.set()
-    return render(
-        request, "oauth_result.html", {"user": user, "inbox": inbox, "provider": provider}
-    )
+    if user is not None:  # P6/P7: back to the Email settings, where a dialog confirms it
+        outcome = "reconnected" if done.reconnected else "connected"
+        return redirect(f"/settings/email?{outcome}={done.inbox.id}")
+    # Completed through the API without a browser session: a page saying so.
+    connected: dict[str, object] = {"user": None, "inbox": done.inbox, "provider": provider}
+    return render(request, "oauth_result.html", connected)

@@ -1,19 +1,24 @@
-"""Settings → General → Email: the user's personal inboxes, their sync progress and D1.
+"""Settings → General → Email: the user's personal inboxes, their health (G4), D1 and Reconnect.
 
 Every action is a plain form post (so it works without JavaScript); confirmation dialogs are
 native ``<dialog>`` elements that the server can also render already open (``?confirm=``).
+Which actions an inbox offers follows its state through a CSS class the page's poller keeps
+current, so an inbox that needs reconnecting shows **Reconnect** without a reload.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from inboxlink.domain.enums import InboxKind, Visibility
+from inboxlink.clock import as_utc, utcnow
+from inboxlink.domain.enums import InboxKind, Provider, Visibility
 from inboxlink.errors import AppError
-from inboxlink.services import lifecycle
+from inboxlink.services import lifecycle, oauth_connect
+from inboxlink.services.connect import reconnect_imap_inbox
 from inboxlink.services.inboxes import aliases_of, get_inbox, inbox_dict, visible_inboxes
 from inboxlink.store.tables import Inbox
 from inboxlink.web.deps import Db, RuntimeDep
@@ -22,6 +27,7 @@ from inboxlink.web.pages.common import PageContext, SignedIn, check_csrf, redire
 router = APIRouter()
 
 CsrfField = Annotated[str, Form(max_length=200)]
+SecretField = Annotated[str, Form(max_length=1000)]
 PROVIDER_NAMES = {
     "gmail": "Gmail",
     "microsoft": "Microsoft Outlook",
@@ -36,11 +42,34 @@ STATE_NAMES = {
     "disconnected_migrated": "Disconnected (mailbox moved)",
     "removed": "Removed",
 }
+#: Providers whose Reconnect runs the provider's consent again (R2) instead of asking a password.
+OAUTH_PROVIDERS = {p.value: p for p in oauth_connect.OAUTH_PROVIDERS}
 VISIBILITY_NAMES = {
     Visibility.METADATA.value: "Only that an email was exchanged (people and date)",
     Visibility.SUBJECT.value: "The subject too",
     Visibility.EVERYTHING.value: "Everything (subject and text)",
 }
+
+
+def sync_age(when: datetime | None, now: datetime | None = None) -> str:
+    """How long ago the last successful sync was, in words (the sync lag of G4).
+
+    Shown next to the UTC time so a user sees at a glance whether "up to date" is recent; the
+    page's poller refreshes it with the same wording.
+    """
+    if when is None:
+        return ""
+    seconds = max(0, int(((now or utcnow()) - as_utc(when)).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hour{'s' if hours != 1 else ''} ago"
+    days = hours // 24
+    return f"{days} days ago"
 
 
 async def _email_page(
@@ -61,6 +90,8 @@ async def _email_page(
         provider_names=PROVIDER_NAMES,
         state_names=STATE_NAMES,
         visibility_names=VISIBILITY_NAMES,
+        oauth_providers=OAUTH_PROVIDERS,
+        sync_age=sync_age,
         **extra,
     )
     return render(request, "settings_email.html", context, status=status)
@@ -72,18 +103,26 @@ async def email_settings(
     page: SignedIn,
     db: Db,
     connected: Annotated[int | None, Query()] = None,
+    reconnected: Annotated[int | None, Query()] = None,
     confirm: Annotated[str | None, Query(max_length=40)] = None,
     saved: Annotated[int | None, Query()] = None,
 ) -> Response:
-    """The list; ``connected``/``saved`` show a confirmation, ``confirm`` opens a dialog."""
+    """The list; ``connected``/``reconnected``/``saved`` confirm, ``confirm`` opens a dialog."""
     connected_inbox: Inbox | None = None
-    if connected is not None:
+    shown = connected if connected is not None else reconnected
+    if shown is not None:
         try:
-            connected_inbox = await get_inbox(db, page.actor, connected)
+            connected_inbox = await get_inbox(db, page.actor, shown)
         except AppError:
             connected_inbox = None
     return await _email_page(
-        request, page, db, connected_inbox=connected_inbox, confirm=confirm, saved=saved
+        request,
+        page,
+        db,
+        connected_inbox=connected_inbox,
+        was_reconnect=connected is None,
+        confirm=confirm,
+        saved=saved,
     )
 
 
@@ -100,6 +139,7 @@ async def email_status(page: SignedIn, db: Db) -> JSONResponse:
                 "state": inbox.state,
                 "state_name": STATE_NAMES.get(inbox.state, inbox.state),
                 "sync": data["sync"],
+                "sync_age": sync_age(inbox.last_sync_at),
             }
         )
     return JSONResponse({"items": items}, headers={"Cache-Control": "no-store"})
@@ -207,3 +247,72 @@ async def inbox_options(
     await db.commit()
     runtime.signals.inboxes_changed.set()
     return redirect(f"/settings/email?saved={inbox_id}#inbox-{inbox_id}")
+
+
+@router.post("/settings/email/{inbox_id}/reconnect")
+async def reconnect_inbox(
+    request: Request,
+    inbox_id: int,
+    page: SignedIn,
+    db: Db,
+    runtime: RuntimeDep,
+    csrf_token: CsrfField,
+    password: SecretField = "",
+    smtp_password: SecretField = "",
+) -> Response:
+    """Reconnect (``needs_reconnect`` → connected), keeping the inbox id, history and checkpoint.
+
+    Gmail and Microsoft go through the provider's consent again (R2: Google asks, in one
+    consent, for every feature's scopes); the callback page completes it. IMAP asks for the
+    new password in a dialog and verifies it before anything is saved; a refusal is shown in
+    that dialog, and the password is never written back into the page.
+    """
+    check_csrf(request, csrf_token)
+    try:
+        inbox = await get_inbox(db, page.actor, inbox_id)
+        provider = inbox.provider
+        automation = inbox.inbox_automation
+    except AppError as error:
+        return await _act(request, page, db, inbox_id, error)
+    # End the request session's read before services write through sessions of their own.
+    await db.commit()
+    try:
+        if provider in OAUTH_PROVIDERS:
+            url = await oauth_connect.start(
+                runtime,
+                page.actor,
+                OAUTH_PROVIDERS[provider],
+                inbox_automation=automation,
+                via_api=False,
+                reconnect_inbox_id=inbox_id,
+            )
+            return redirect(url)
+        if provider != Provider.IMAP.value:
+            raise AppError(
+                "reconnect_unavailable",
+                "This kind of inbox cannot be reconnected here yet. Remove it, then connect it "
+                "again with Connect personal email.",
+                status=409,
+            )
+        if not password:
+            raise AppError(
+                "password_required",
+                "Enter the mailbox password. If two-factor authentication is on, create an app "
+                "password in your mail account's security settings and use that.",
+                status=422,
+            )
+        await reconnect_imap_inbox(runtime, page.actor, inbox_id, password, smtp_password)
+    except AppError as error:
+        if provider == Provider.IMAP.value:
+            status = error.status if 400 <= error.status < 500 else 422
+            return await _email_page(
+                request,
+                page,
+                db,
+                confirm=f"reconnect-{inbox_id}",
+                reconnect_error=error,
+                status=status,
+            )
+        return await _act(request, page, db, inbox_id, error)
+    runtime.signals.inboxes_changed.set()
+    return redirect(f"/settings/email?reconnected={inbox_id}")

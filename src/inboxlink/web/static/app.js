@@ -43,7 +43,7 @@ function upgradeOpenDialogs() {
   // Strip ?connected=/?confirm= so a reload does not show the dialog again.
   const url = new URL(window.location.href);
   let changed = false;
-  for (const key of ["connected", "confirm"]) {
+  for (const key of ["connected", "reconnected", "confirm"]) {
     if (url.searchParams.has(key)) { url.searchParams.delete(key); changed = true; }
   }
   if (changed) history.replaceState(null, "", url.pathname + url.search + url.hash);
@@ -93,16 +93,21 @@ function renderSync(box, item, email) {
   const parts = [];
   if (item.state === "disabled") {
     parts.push(el("span", {}, "Paused: nothing is synced or sent while this inbox is disabled."));
+  } else if (item.state === "needs_reconnect") {
+    parts.push(el("span", {}, "Stopped: inboxlink cannot sign in to this mailbox until you reconnect it."));
+  } else if (item.state === "disconnected_migrated") {
+    parts.push(el("span", {}, "Stopped: this mailbox moved to another provider."));
   } else if (sync.state === "backfilling" && sync.backfill_total) {
     const bar = el("progress", { max: String(sync.backfill_total), value: String(sync.messages_scanned),
       "aria-label": `Sync progress for ${email}` });
     parts.push(bar, document.createTextNode(" "), el("span", {},
       `Reading your mailbox: ${sync.messages_scanned} of ${sync.backfill_total} messages scanned · ` +
       `${sync.messages_logged} emails logged`));
+  } else if (sync.state === "delayed") {
+    parts.push(el("span", {}, "Delayed: inboxlink cannot reach the mailbox right now and retries " +
+      `by itself · ${sync.messages_logged} emails logged`));
   } else if (sync.backfill_complete) {
-    let text = `Up to date · ${sync.messages_logged} emails logged`;
-    if (sync.last_sync_at) text += ` · last sync ${sync.last_sync_at.slice(0, 16).replace("T", " ")} UTC`;
-    parts.push(el("span", {}, text));
+    parts.push(el("span", {}, `Up to date · ${sync.messages_logged} emails logged`));
   } else {
     parts.push(el("span", {}, "Waiting for the first sync…"));
   }
@@ -118,6 +123,16 @@ function renderSync(box, item, email) {
     box.replaceChildren(...parts);
     box.dataset.last = probe.innerHTML;
   }
+}
+
+// The last successful sync and how long ago it was (G4); outside the live region on purpose,
+// since it changes every minute and would otherwise be read out again and again.
+function renderHealth(box, item) {
+  const at = item.sync.last_sync_at;
+  const text = at
+    ? `Last successful sync: ${at.slice(0, 16).replace("T", " ")} UTC (${item.sync_age})`
+    : "No successful sync yet";
+  if (box.textContent !== text) box.textContent = text;
 }
 
 function pollInboxes() {
@@ -139,6 +154,8 @@ function pollInboxes() {
             row.className = row.className.replace(/state-\S+/, `state-${item.state}`);
             const box = row.querySelector("[data-sync]");
             if (box) renderSync(box, item, email);
+            const health = row.querySelector("[data-health]");
+            if (health) renderHealth(health, item);
           }
         }
       } catch (_error) {

@@ -1,0 +1,131 @@
+"""Browser steps shared by the end-to-end tests: set up the account, sign in, connect inboxes.
+
+Kept in one place so every test walks the same screens with the same labels: when a label in
+the product changes, one helper changes with it instead of a copy in every test file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.support.browser import screenshot
+from tests.support.dns_server import DnsServer
+from tests.support.dovecot import Dovecot
+from tests.support.live_server import LiveServer
+from tests.support.mail_fixtures import MailboxUser, MailPki
+from tests.support.postfix import Postfix
+
+ADMIN_EMAIL = "jane@acme.test"
+ADMIN_PASSWORD = "a long enough password"
+
+
+def mail_server_env(mail_ca: MailPki, dns_server: DnsServer) -> dict[str, str]:
+    """Settings for a live server that reaches the local Dovecot/Postfix and the local DNS.
+
+    ``dns_server`` must already be started; it answers only from its own records, so
+    detection for ``example.test`` fails quickly instead of asking the internet.
+    """
+    return {
+        "INBOXLINK_ALLOW_PRIVATE_NETWORKS": "1",
+        "INBOXLINK_EXTRA_CA_FILE": str(mail_ca.ca_file),
+        "INBOXLINK_DNS_NAMESERVERS": dns_server.nameserver,
+        "INBOXLINK_PROBE_TIMEOUT_SECONDS": "1",
+    }
+
+
+def start_server(data_dir: Path, env: dict[str, str]) -> LiveServer:
+    live = LiveServer(data_dir, env=env)
+    live.start()
+    return live
+
+
+def set_up_account(page: Page, server: LiveServer) -> None:
+    """First run: create the account and its super admin, landing on the Email settings."""
+    page.goto(f"{server.url}/setup")
+    page.get_by_label("Company name").fill("Acme")
+    page.get_by_label("Your name").fill("Jane Doe")
+    page.get_by_label("Your email address").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(f"{server.url}/settings/email")
+
+
+def sign_in(page: Page, server: LiveServer, email: str, password: str) -> None:
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.url}/settings/email")
+
+
+def enter_address(page: Page, email: str, shots: str = "") -> None:
+    """Steps 1-2 of the connect flow: automation on, then the address (P2, P3)."""
+    page.get_by_role("link", name="Connect personal email").click()
+    expect(page.get_by_label("Turn on inbox automation")).to_be_visible()
+    if shots:
+        screenshot(page, f"{shots}-1-automation")
+    page.get_by_label("Turn on inbox automation").check()
+    page.get_by_role("button", name="Connect your inbox").click()
+
+    page.get_by_label("Email address").fill(email)
+    if shots:
+        screenshot(page, f"{shots}-2-address")
+    page.get_by_role("button", name="Continue").click()
+
+
+def open_imap_form(page: Page, email: str, shots: str = "") -> None:
+    """Steps 1-3 of the connect flow, ending on the IMAP credentials form."""
+    enter_address(page, email, shots)
+    # example.test is unknown to DNS: the four choices are offered.
+    for choice in ("Gmail", "Microsoft Outlook", "Microsoft Exchange"):
+        expect(page.get_by_role("button", name=choice, exact=True)).to_be_visible()
+    if shots:
+        screenshot(page, f"{shots}-3-choose")
+    page.get_by_role("button", name="Other mail provider (IMAP)").click()
+
+    expect(
+        page.get_by_text(
+            "Only the email address, password, server information, message metadata and "
+            "bodies; no other applications of the provider are connected."
+        )
+    ).to_be_visible()
+    if shots:
+        screenshot(page, f"{shots}-4-disclosure")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_label("Password", exact=True)).to_be_visible()
+
+
+def fill_servers(page: Page, dovecot: Dovecot, postfix: Postfix) -> None:
+    """Advanced options: the local Dovecot and Postfix, both with STARTTLS."""
+    advanced = page.locator("details.advanced")
+    if advanced.get_attribute("open") is None:
+        page.get_by_text("Advanced options").click()
+    expect(
+        page.get_by_label("Outgoing mail (SMTP) uses the same credentials as incoming (IMAP)")
+    ).to_be_checked()
+    page.get_by_label("IMAP host").fill("127.0.0.1")
+    page.get_by_label("IMAP port").fill(str(dovecot.imap_port))
+    page.get_by_label("IMAP security").select_option("starttls")
+    page.get_by_label("SMTP host").fill("127.0.0.1")
+    page.get_by_label("SMTP port").fill(str(postfix.smtp_port))
+    page.get_by_label("SMTP security").select_option("starttls")
+
+
+def connect_imap_inbox(
+    page: Page, server: LiveServer, dovecot: Dovecot, postfix: Postfix, user: MailboxUser
+) -> None:
+    """The whole IMAP flow without screenshots, for tests that need a connected inbox."""
+    page.goto(f"{server.url}/settings/email")
+    open_imap_form(page, user.email)
+    page.get_by_label("Password", exact=True).fill(user.password)
+    fill_servers(page, dovecot, postfix)
+    page.get_by_role("button", name="Connect your inbox").click()
+    expect(page.get_by_role("dialog", name="Your inbox is connected")).to_be_visible()
+    page.get_by_role("button", name="Done").click()
+
+
+def inbox_row(page: Page, email: str) -> Locator:
+    """The inbox's entry in Settings → General → Email."""
+    return page.locator("li.inbox").filter(has_text=email)
