@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Literal
 from xml.etree import ElementTree
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -43,6 +42,7 @@ from tests.emulators.ews_soap import (
     fault,
     q,
 )
+from tests.emulators.server import BackgroundServer
 
 AUTODISCOVER_REQUEST = (
     "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
@@ -117,7 +117,7 @@ class EwsEmulator:
         self.redirect_target = ""
         self._seq = 0
         self._soap = Operations(self)
-        self._servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+        self._servers: list[BackgroundServer] = []
 
     @property
     def ews_url(self) -> str:
@@ -253,15 +253,15 @@ class EwsEmulator:
 
     def start(self) -> EwsEmulator:
         cert, key = self.certificate
+        app = build_app(self)
         self._run(
-            uvicorn.Config(
-                build_app(self),
+            BackgroundServer(
+                app,
                 host=self.address,
                 port=443,
+                name="EWS emulator",
                 ssl_certfile=str(cert),
                 ssl_keyfile=str(key),
-                log_level="warning",
-                lifespan="off",
             )
         )
         return self
@@ -269,27 +269,15 @@ class EwsEmulator:
     def serve_redirect(self, address: str, target: str) -> None:
         """Plain HTTP on ``address:80`` answering the Autodiscover redirect step with ``target``."""
         self.redirect_target = target
-        self._run(
-            uvicorn.Config(
-                build_redirect_app(self), host=address, port=80, log_level="warning", lifespan="off"
-            )
-        )
+        app = build_redirect_app(self)
+        self._run(BackgroundServer(app, host=address, port=80, name="EWS redirect server"))
 
-    def _run(self, config: uvicorn.Config) -> None:
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the EWS emulator did not start")
-            time.sleep(0.02)
-        self._servers.append((server, thread))
+    def _run(self, server: BackgroundServer) -> None:
+        self._servers.append(server.start())
 
     def stop(self) -> None:
-        for server, thread in self._servers:
-            server.should_exit = True
-            thread.join(10)
+        for server in self._servers:
+            server.stop()
         self._servers.clear()
 
 

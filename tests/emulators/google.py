@@ -28,10 +28,10 @@ from email.utils import getaddresses
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from tests.emulators.server import BackgroundServer
 from tests.support.ports import free_port
 
 SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "IMPORTANT", "STARRED")
@@ -108,8 +108,7 @@ class GoogleEmulator:
         self._access: dict[str, tuple[Grant, float]] = {}
         self._ids = 0
         self.port = free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
 
     @property
     def url(self) -> str:
@@ -171,24 +170,15 @@ class GoogleEmulator:
     # -- server ---------------------------------------------------------------------------
 
     def start(self) -> GoogleEmulator:
-        config = uvicorn.Config(
-            build_app(self), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Google emulator did not start")
-            time.sleep(0.02)
+        self._server = BackgroundServer(
+            build_app(self), host="127.0.0.1", port=self.port, name="Google emulator"
+        ).start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-            self._server = self._thread = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
     # -- OAuth internals ------------------------------------------------------------------
 

@@ -32,10 +32,10 @@ from email.utils import format_datetime, getaddresses, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from tests.emulators.server import BackgroundServer
 from tests.support.ports import free_port
 
 GRAPH = "https://graph.microsoft.com/"
@@ -125,8 +125,7 @@ class MicrosoftEmulator:
         self._generation = 0
         self._seq = 0
         self.port = free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
 
     @property
     def url(self) -> str:
@@ -211,24 +210,15 @@ class MicrosoftEmulator:
     # -- server ---------------------------------------------------------------------------
 
     def start(self) -> MicrosoftEmulator:
-        config = uvicorn.Config(
-            build_app(self), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Microsoft emulator did not start")
-            time.sleep(0.02)
+        self._server = BackgroundServer(
+            build_app(self), host="127.0.0.1", port=self.port, name="Microsoft emulator"
+        ).start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-            self._server = self._thread = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
     # -- internals ------------------------------------------------------------------------
 

@@ -7,23 +7,12 @@ import httpx
 from inboxlink.config import Settings
 from inboxlink.runtime import Runtime
 from inboxlink.web.app import create_app
-from tests.support.api_helpers import run_cli
+from tests.support.api_helpers import cli_admin_token, run_cli
 
 
 async def test_create_user_and_token_then_me_answers(tmp_path: Path) -> None:
     assert "inboxlink" in run_cli(tmp_path, "--version")
-    run_cli(tmp_path, "db", "upgrade")
-    run_cli(
-        tmp_path,
-        "admin",
-        "create-user",
-        "boss@acme.test",
-        "--password",
-        "long enough pw",
-        "--role",
-        "super-admin",
-    )
-    token = run_cli(tmp_path, "admin", "create-token", "boss@acme.test").strip().splitlines()[-1]
+    token = cli_admin_token(tmp_path)
     assert token.startswith("ilk_")
     key_file = tmp_path / "secret.key"
     assert key_file.stat().st_mode & 0o777 == 0o600

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.api_helpers import run_cli
+from tests.support.api_helpers import cli_admin_token
 from tests.support.dovecot import Dovecot
 from tests.support.live_server import LiveServer
 from tests.support.mail_fixtures import MailPki, new_user
@@ -49,18 +49,7 @@ def test_kill_during_backfill_loses_and_duplicates_nothing(
     dovecot.write_messages(me.email, mailbox)
     expected = MESSAGES // CONTACT_EVERY
 
-    run_cli(tmp_path, "db", "upgrade")
-    run_cli(
-        tmp_path,
-        "admin",
-        "create-user",
-        "boss@acme.test",
-        "--password",
-        "long enough pw",
-        "--role",
-        "super-admin",
-    )
-    token = run_cli(tmp_path, "admin", "create-token", "boss@acme.test").strip().splitlines()[-1]
+    token = cli_admin_token(tmp_path)
     headers = {"Authorization": f"Bearer {token}"}
     server = LiveServer(
         tmp_path,

@@ -74,3 +74,20 @@ def run_cli(data_dir: Path, *args: str) -> str:
         timeout=120,
     )
     return done.stdout
+
+
+def cli_admin_token(data_dir: Path, email: str = "boss@acme.test") -> str:
+    """Set up a data directory the way an operator would: migrate, create a super admin and
+    an API token with the CLI. Returns the token (the last line ``create-token`` prints)."""
+    run_cli(data_dir, "db", "upgrade")
+    run_cli(
+        data_dir,
+        "admin",
+        "create-user",
+        email,
+        "--password",
+        "long enough pw",
+        "--role",
+        "super-admin",
+    )
+    return run_cli(data_dir, "admin", "create-token", email).strip().splitlines()[-1]
