@@ -21,13 +21,13 @@ import httpx
 from defusedxml.ElementTree import ParseError, fromstring
 
 from inboxlink.config import Settings
+from inboxlink.discovery.model import Outcome, StepRecord
 from inboxlink.errors import AppError
 from inboxlink.net.dns import Resolver
 from inboxlink.net.policy import NetworkPolicy
 from inboxlink.net.tls import client_context, is_certificate_error
 
 Source = Literal["domain", "autodiscover_host", "redirect", "srv"]
-Outcome = Literal["found", "not_found", "error", "skipped"]
 PATH = "/autodiscover/autodiscover.xml"
 _REQUEST_NS = "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
 _RESPONSE_SCHEMA = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
@@ -37,7 +37,7 @@ _MAX_HOPS = 3
 
 
 @dataclass(frozen=True, slots=True)
-class AutodiscoverStep:
+class AutodiscoverStep(StepRecord):
     """One attempt: ``target`` is the URL or DNS name tried."""
 
     source: Source
@@ -46,14 +46,6 @@ class AutodiscoverStep:
     detail: str
     #: True when the server answered but refused the username and password.
     credentials_refused: bool = False
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "source": self.source,
-            "target": self.target,
-            "outcome": self.outcome,
-            "detail": self.detail,
-        }
 
 
 @dataclass(slots=True)

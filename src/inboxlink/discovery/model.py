@@ -12,16 +12,14 @@ Source = Literal["admin", "ispdb", "autoconfig", "srv", "mx", "probe"]
 Outcome = Literal["found", "not_found", "error", "skipped"]
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One thing detection tried: ``target`` is the URL, DNS name or host:port it looked at."""
+class StepRecord:
+    """The public shape of a step tried, shared by settings detection and Autodiscover."""
 
-    source: Source
+    __slots__ = ()
+    source: str
     target: str
     outcome: Outcome
     detail: str
-    #: The ``AppError`` code behind an error (e.g. ``network_not_allowed``); not serialised.
-    error_code: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -30,6 +28,18 @@ class Step:
             "outcome": self.outcome,
             "detail": self.detail,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Step(StepRecord):
+    """One thing detection tried: ``target`` is the URL, DNS name or host:port it looked at."""
+
+    source: Source
+    target: str
+    outcome: Outcome
+    detail: str
+    #: The ``AppError`` code behind an error (e.g. ``network_not_allowed``); not serialised.
+    error_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
