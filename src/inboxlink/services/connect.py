@@ -60,7 +60,7 @@ async def run_detection(runtime: Runtime, actor: Actor, email: str) -> Detection
     )
 
 
-async def _check_address_free(runtime: Runtime, actor: Actor, email: str) -> None:
+async def check_address_free(runtime: Runtime, actor: Actor, email: str) -> None:
     """P4: one owner per personal address; a team address is not a personal inbox (T1)."""
     async with runtime.sessions() as session:
         existing = await session.scalar(
@@ -121,7 +121,7 @@ def build_setup(request: ImapConnectRequest, detection: Detection | None) -> Ima
 async def connect_imap_inbox(runtime: Runtime, actor: Actor, request: ImapConnectRequest) -> Inbox:
     email = check_email(request.email)
     request = replace(request, email=email)
-    await _check_address_free(runtime, actor, email)
+    await check_address_free(runtime, actor, email)
     if request.imap is not None and request.smtp is not None:
         # Servers given: only the recommendation matters (Amazon SES/WorkMail is refused).
         recommendation = await recommend(email, runtime.resolver)
@@ -173,7 +173,7 @@ class NewInbox:
 
 async def save_inbox(runtime: Runtime, actor: Actor, new: NewInbox) -> Inbox:
     """Store a verified personal inbox, its aliases and sealed secrets; history and audit."""
-    await _check_address_free(runtime, actor, new.email)
+    await check_address_free(runtime, actor, new.email)
     async with runtime.sessions() as session:
         inbox = Inbox(
             account_id=actor.account_id,
@@ -192,7 +192,7 @@ async def save_inbox(runtime: Runtime, actor: Actor, new: NewInbox) -> Inbox:
             await session.flush()
         except IntegrityError as exc:  # connected by someone else a moment ago
             await session.rollback()
-            await _check_address_free(runtime, actor, new.email)
+            await check_address_free(runtime, actor, new.email)
             raise Conflict("already_connected", f"{new.email} is already connected.") from exc
         inbox.credentials = runtime.vault.seal(new.secrets, context=vault_context(inbox.id))
         for alias in new.aliases:

@@ -22,7 +22,7 @@ from inboxlink.providers.errors import ConnectorError
 from inboxlink.providers.exchange import ExchangeConnector, ExchangeSetup
 from inboxlink.providers.exchange_errors import auth_failed
 from inboxlink.runtime import Runtime
-from inboxlink.services.connect import NewInbox, _check_address_free, save_inbox
+from inboxlink.services.connect import NewInbox, check_address_free, save_inbox
 from inboxlink.services.users import check_email
 from inboxlink.store.tables import Inbox
 
@@ -109,7 +109,7 @@ async def connect_exchange_inbox(
     runtime: Runtime, actor: Actor, request: ExchangeConnectRequest
 ) -> Inbox:
     email = check_email(request.email)
-    await _check_address_free(runtime, actor, email)
+    await check_address_free(runtime, actor, email)
     username = request.username.strip() or email
     typed = request.ews_url.strip()
     if not typed:
