@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.clock import as_utc
+from inboxlink.domain.enums import InboxKind
 from inboxlink.domain.inbox_state import InboxState
 from inboxlink.domain.permissions import Actor
 from inboxlink.errors import AppError
@@ -69,7 +70,9 @@ async def enqueue(
         if existing is not None:
             return existing
     inbox = await get_inbox(session, actor, request.inbox_id)
-    if inbox.owner_id != actor.user_id:
+    # A personal inbox sends for its owner only; a team inbox for anyone of the account who
+    # sees it (T1: replies go out from the team address). get_inbox checked visibility.
+    if inbox.kind == InboxKind.PERSONAL.value and inbox.owner_id != actor.user_id:
         raise AppError("not_your_inbox", "You can only send from your own inboxes.", status=403)
     if inbox.state != InboxState.CONNECTED.value:
         raise AppError(
