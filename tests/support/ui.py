@@ -129,3 +129,42 @@ def connect_imap_inbox(
 def inbox_row(page: Page, email: str) -> Locator:
     """The inbox's entry in Settings → General → Email."""
     return page.locator("li.inbox").filter(has_text=email)
+
+
+EXCHANGE_DISCLOSURE = (
+    "Email address, password, server information, message metadata and bodies; through these "
+    "credentials also calendar, contacts and distribution groups."
+)
+
+
+def open_exchange_form(
+    page: Page, email: str, shots: str = "", *, recommended: bool = False
+) -> None:
+    """Steps 1-3 of the connect flow for on-premises Exchange, ending on its credentials form.
+
+    ``recommended``: the domain has an ``_autodiscover._tcp`` SRV record, so "Connect to
+    Microsoft Exchange" is offered first (P3); otherwise the user picks it from the four choices.
+    """
+    enter_address(page, email, shots)
+    if recommended:
+        choice = page.get_by_role("button", name="Connect to Microsoft Exchange")
+    else:
+        expect(page.get_by_role("group", name="Who provides this mailbox?")).to_be_visible()
+        choice = page.get_by_role("button", name="Microsoft Exchange", exact=True)
+    expect(choice).to_be_visible()
+    if shots:
+        screenshot(page, f"{shots}-3-choose")
+    choice.click()
+    expect(page.get_by_text(EXCHANGE_DISCLOSURE)).to_be_visible()  # P5, §6
+    if shots:
+        screenshot(page, f"{shots}-4-disclosure")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_label("Password", exact=True)).to_be_visible()
+
+
+def show_optional_fields(page: Page) -> None:
+    """Open *Show optional fields* on the Exchange form unless the page already opened it."""
+    optional = page.locator("details#optional-fields")
+    if optional.get_attribute("open") is None:
+        page.get_by_text("Show optional fields").click()
+    expect(page.get_by_label("Exchange URL")).to_be_visible()

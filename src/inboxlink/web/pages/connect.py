@@ -1,4 +1,4 @@
-"""Settings → General → Email → Connect personal email (SPEC P1-P5, P9, §6).
+"""Settings → General → Email → Connect personal email (SPEC P1-P5, P8, P9, P11, §6).
 
 The flow is server-side so it works without JavaScript: every step is a POST to one URL that
 carries the non-secret choices so far (automation, address, provider) in hidden fields and
@@ -12,15 +12,17 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse, Response
 
+from inboxlink.discovery.ews_url import EwsUrl, check_ews_url
 from inboxlink.discovery.recommend import recommend
 from inboxlink.domain.enums import Provider
 from inboxlink.domain.servers import Security, ServerSettings
 from inboxlink.errors import AppError
 from inboxlink.services import oauth_connect
 from inboxlink.services.connect import ImapConnectRequest, connect_imap_inbox, run_detection
+from inboxlink.services.connect_exchange import ExchangeConnectRequest, connect_exchange_inbox
 from inboxlink.services.users import check_email
 from inboxlink.web.deps import RuntimeDep
 from inboxlink.web.pages.common import PageContext, SignedIn, check_csrf, redirect, render
@@ -169,6 +171,192 @@ def _steps_from(raw: str) -> list[dict[str, str]]:
     return [{k: str(item.get(k, "")) for k in keys} for item in data if isinstance(item, dict)][:50]
 
 
+#: Exchange failures whose fix is in the optional fields (username, Exchange URL, certificate),
+#: so the form comes back with them open instead of making the user hunt for them (P8, P11).
+EXCHANGE_OPTIONAL_ERRORS = frozenset(
+    {
+        "autodiscover_failed",
+        "ews_url_not_found",
+        "invalid_ews_url",
+        "auth_failed",
+        "certificate_untrusted",
+        "ews_unreachable",
+        "host_not_found",
+        "network_not_allowed",
+        "mailbox_not_found",
+        "access_denied",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EwsRecommendation:
+    """The EWS endpoint to suggest for what the user typed, and why in their own terms."""
+
+    url: str
+    reason: str
+
+
+def ews_recommendation(typed: str) -> EwsRecommendation | None:
+    """What to recommend for the *Exchange URL* field (P8), or None.
+
+    None when the field is empty or already an EWS endpoint, and also when it is not a web
+    address or is Exchange Online: those are explained when the form is submitted, not while
+    the user is still typing. The wording names what was pasted, because the common case is the
+    webmail page copied from the browser and users should recognise it.
+    """
+    try:
+        checked = check_ews_url(typed) if typed.strip() else None
+    except AppError:
+        return None
+    if checked is None or checked.recommended is None:
+        return None
+    return EwsRecommendation(checked.recommended, _recommendation_reason(typed, checked))
+
+
+def _recommendation_reason(typed: str, checked: EwsUrl) -> str:
+    if "/owa" in typed.lower():
+        return "this is the Exchange URL that belongs to the webmail page you pasted."
+    if "/" in typed.strip().split("://", 1)[-1].rstrip("/"):
+        return f"this is the Exchange URL on {checked.host}, the server of the address you entered."
+    return f"this is the Exchange URL on {checked.host}, the server you entered."
+
+
+@router.get("/settings/email/connect/ews-url")
+async def ews_url_hint(
+    page: SignedIn, url: Annotated[str, Query(max_length=1000)] = ""
+) -> JSONResponse:
+    """The recommendation for a typed Exchange URL, for the form to show while the user types.
+
+    Only a progressive enhancement: the same recommendation is rendered by the server after a
+    submit, so the JSON mirrors ``ews_recommendation`` (one rule, not a copy in JavaScript).
+    Exchange Online is reported too, so the pointer to the Microsoft Outlook connection (P8)
+    appears before the user has typed a password for nothing. Nothing is fetched from the host.
+    """
+    del page  # signed-in only: the route answers for the connect form, not for anyone
+    recommendation = ews_recommendation(url)
+    error: dict[str, str] | None = None
+    if recommendation is None and url.strip():
+        try:
+            check_ews_url(url)
+        except AppError as refused:
+            if refused.code == "use_microsoft_connection":
+                error = {"code": refused.code, "message": refused.message}
+    return JSONResponse(
+        {
+            "recommended_url": recommendation.url if recommendation else None,
+            "reason": recommendation.reason if recommendation else None,
+            "error": error,
+        }
+    )
+
+
+def _exchange_form(
+    request: Request,
+    page: PageContext,
+    flow: Flow,
+    form: dict[str, Any],
+    *,
+    error: AppError | None = None,
+    steps: list[dict[str, str]] | None = None,
+    notice: str = "",
+) -> Response:
+    """Step 4 for Exchange: the credentials form, with whatever help the last attempt earned.
+
+    The recommendation is recomputed from the URL in the field on every render (rather than
+    carried in a hidden field), so what the page suggests always matches what the user sees.
+    """
+    recommended_url = error.extra.get("recommended_url") if error else None
+    recommendation = ews_recommendation(form["ews_url"])
+    if recommendation is None and isinstance(recommended_url, str):
+        recommendation = EwsRecommendation(
+            recommended_url, "this is where Exchange Web Services usually are on that server."
+        )
+    status = 200
+    if error is not None:
+        status = error.status if 400 <= error.status < 500 else 422
+    return _step(
+        request,
+        page,
+        4,
+        flow,
+        exchange=True,
+        form=form,
+        error=error,
+        steps=steps or [],
+        recommendation=recommendation,
+        notice=notice,
+        optional_open=bool(
+            form["username"]
+            or form["ews_url"]
+            or form["trust_any_certificate"]
+            or (error is not None and error.code in EXCHANGE_OPTIONAL_ERRORS)
+        ),
+        status=status,
+    )
+
+
+async def _connect_exchange(
+    request: Request,
+    page: PageContext,
+    runtime: RuntimeDep,
+    flow: Flow,
+    go: str,
+    form: dict[str, Any],
+    password: str,
+) -> Response:
+    """The Exchange form (P8): show it, apply the recommended URL, or verify and save.
+
+    ``use_recommended`` is the no-JavaScript path of the *Use this URL* button: it only puts
+    the recommendation into the field, since the password is never sent back to the page and
+    the user has to type it again anyway. On success the settings page is told when the URL
+    that worked was the recommendation rather than what was pasted, so the dialog can say so.
+    """
+    if go == "details":
+        return _exchange_form(request, page, flow, form)
+    if go == "use_recommended":
+        recommendation = ews_recommendation(form["ews_url"])
+        if recommendation is not None:
+            form = {**form, "ews_url": recommendation.url}
+        return _exchange_form(
+            request,
+            page,
+            flow,
+            form,
+            notice="The recommended Exchange URL is filled in. Enter your password and connect.",
+        )
+    try:
+        if not password:
+            raise AppError(
+                "password_required",
+                "Enter the mailbox password. If two-factor authentication is on, create an app "
+                "password in your Exchange (Outlook on the web) security settings and use that.",
+                status=422,
+            )
+        inbox = await connect_exchange_inbox(
+            runtime,
+            page.actor,
+            ExchangeConnectRequest(
+                email=flow.email,
+                password=password,
+                username=form["username"],
+                ews_url=form["ews_url"],
+                trust_any_certificate=form["trust_any_certificate"],
+                inbox_automation=flow.inbox_automation,
+            ),
+        )
+    except AppError as error:
+        raw_steps = error.extra.get("steps")
+        steps = _steps_from(json.dumps(raw_steps)) if isinstance(raw_steps, list) else []
+        return _exchange_form(request, page, flow, form, error=error, steps=steps)
+    runtime.signals.inboxes_changed.set()
+    recommendation = ews_recommendation(form["ews_url"])
+    used = bool(recommendation and inbox.settings.get("ews_url") == recommendation.url)
+    return redirect(
+        f"/settings/email?connected={inbox.id}" + ("&used_recommended_url=1" if used else "")
+    )
+
+
 async def _start_oauth(
     request: Request, page: PageContext, runtime: RuntimeDep, flow: Flow
 ) -> Response:
@@ -218,10 +406,11 @@ async def connect_step(
     smtp_port: OptStr = "",
     smtp_security: OptStr = "starttls",
     trust_any_certificate: OptStr = "",
+    ews_url: OptStr = "",
     detected_source: OptStr = "",
     detected_steps: Annotated[str, Form(max_length=100_000)] = "",
 ) -> Response:
-    """Show the step named by ``go``; the last one (``connect``) verifies and saves (P9)."""
+    """Show the step named by ``go``; the last one (``connect``) verifies and saves (P8, P9)."""
     check_csrf(request, csrf_token)
     flow = Flow(bool(inbox_automation), email.strip(), _choice(provider))
 
@@ -254,8 +443,13 @@ async def connect_step(
 
     if flow.provider in OAUTH_CHOICES:
         return await _start_oauth(request, page, runtime, flow)
-    if flow.provider != "imap":
-        return _step(request, page, 4, flow, not_available=True)
+    if flow.provider == "exchange":
+        exchange_form = {
+            "username": username.strip(),
+            "ews_url": ews_url.strip(),
+            "trust_any_certificate": bool(trust_any_certificate),
+        }
+        return await _connect_exchange(request, page, runtime, flow, go, exchange_form, password)
 
     if go == "details":
         try:

@@ -106,8 +106,13 @@ async def email_settings(
     reconnected: Annotated[int | None, Query()] = None,
     confirm: Annotated[str | None, Query(max_length=40)] = None,
     saved: Annotated[int | None, Query()] = None,
+    used_recommended_url: Annotated[bool, Query()] = False,
 ) -> Response:
-    """The list; ``connected``/``reconnected``/``saved`` confirm, ``confirm`` opens a dialog."""
+    """The list; ``connected``/``reconnected``/``saved`` confirm, ``confirm`` opens a dialog.
+
+    ``used_recommended_url`` comes from the Exchange connect page when the URL that worked was
+    the one recommended for a pasted webmail address, so the dialog can say which one (P8).
+    """
     connected_inbox: Inbox | None = None
     shown = connected if connected is not None else reconnected
     if shown is not None:
@@ -123,6 +128,9 @@ async def email_settings(
         was_reconnect=connected is None,
         confirm=confirm,
         saved=saved,
+        used_recommended_url=used_recommended_url
+        and connected_inbox is not None
+        and connected_inbox.provider == "exchange",
     )
 
 

@@ -43,7 +43,7 @@ function upgradeOpenDialogs() {
   // Strip ?connected=/?confirm= so a reload does not show the dialog again.
   const url = new URL(window.location.href);
   let changed = false;
-  for (const key of ["connected", "reconnected", "confirm"]) {
+  for (const key of ["connected", "reconnected", "confirm", "used_recommended_url"]) {
     if (url.searchParams.has(key)) { url.searchParams.delete(key); changed = true; }
   }
   if (changed) history.replaceState(null, "", url.pathname + url.search + url.hash);
@@ -202,9 +202,61 @@ function focusError() {
   if (error) error.focus();
 }
 
+// Exchange form: recommend the EWS URL while the user types or pastes (P8). The server renders the
+// same recommendation after a submit; this only saves a round trip. "Use this URL" fills the field
+// here instead of submitting, so the password already typed is kept.
+function ewsRecommendations() {
+  const box = document.getElementById("ews-recommendation");
+  const field = document.getElementById("ews-url");
+  if (!box || !field) return;
+  let timer = 0;
+  let asked = 0;
+  const render = (data) => {
+    const parts = [];
+    if (data.recommended_url) {
+      const line = el("p", {}, "We recommend ");
+      line.append(el("strong", { class: "url" }, data.recommended_url), ` — ${data.reason}`);
+      const use = el("button", { type: "submit", name: "go", value: "use_recommended",
+        formnovalidate: "", "data-use-url": data.recommended_url }, "Use this URL");
+      parts.push(line, use);
+    } else if (data.error) {
+      const line = el("p", { class: "alert" }, `${data.error.message} `);
+      line.append(el("span", { class: "code" }, `(${data.error.code})`));
+      const go = el("button", { type: "submit", form: "use-microsoft", class: "primary" },
+        "Connect with Microsoft Outlook");
+      parts.push(line, go);
+    }
+    box.replaceChildren(...parts);
+  };
+  const check = async () => {
+    const value = field.value.trim();
+    const mine = ++asked;
+    if (!value) { render({}); return; }
+    try {
+      const response = await fetch(`${box.dataset.ewsHint}?url=${encodeURIComponent(value)}`,
+        { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (response.ok && mine === asked) render(await response.json());
+    } catch (_error) {
+      // No hint this time; the server still recommends after a submit.
+    }
+  };
+  field.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 300); });
+  box.addEventListener("click", (event) => {
+    const use = event.target.closest("[data-use-url]");
+    if (!use) return;
+    event.preventDefault();
+    field.value = use.dataset.useUrl;
+    asked++;  // a hint still on its way is for the old value
+    box.replaceChildren(el("p", { class: "success" },
+      "The recommended Exchange URL is filled in."));
+    field.focus();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   upgradeOpenDialogs();
   pollInboxes();
   pollSend();
   focusError();
+  ewsRecommendations();
 });
