@@ -34,8 +34,8 @@ system-deps:
 postgres:
 	@bash scripts/ensure-postgres.sh
 
-bench: $(STAMP) system-deps
-	$(BIN)/python bench/imap_libraries.py
+bench: $(STAMP) system-deps postgres
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .inboxlink .mypy_cache .ruff_cache test-output

@@ -4,15 +4,23 @@ Idempotent by construction: messages are keyed by (account, Message-ID or conten
 sources by (inbox, folder, provider id), timeline entries by (contact, message). Storing the
 same message again — a repeated batch after a crash, the same mail seen by two inboxes —
 adds what is missing and changes nothing else.
+
+A whole batch is stored with a fixed number of statements, whatever its size (profiling
+showed ~8 round trips per message dominating the backfill): one look-up each for the
+stored messages, the threads of parents and replies, sources and timeline entries, and
+bulk INSERTs that skip rows another inbox stored meanwhile (ON CONFLICT DO NOTHING).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.clock import as_utc, utcnow
@@ -44,128 +52,264 @@ def dedupe_key(headers: HeaderInfo, raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-async def _thread_for(session: AsyncSession, account_id: int, headers: HeaderInfo) -> Thread:
-    """The thread of the messages this one answers or is answered by, else a new one.
+_CHUNK = 1000
 
-    Backfill reads newest first, so a reply is often stored before its parent: a message
-    joins the thread of its parents (In-Reply-To, References) and of the stored replies to
-    it; when those were two threads, they are merged into the older one.
-    """
-    parents = [m for m in (headers.in_reply_to, *headers.references) if m]
-    related: set[int] = set()
-    if parents:
-        related.update(
-            await session.scalars(
-                select(Message.thread_id).where(
-                    Message.account_id == account_id, Message.message_id.in_(parents)
-                )
-            )
-        )
-    if headers.message_id:
-        related.update(
-            await session.scalars(
-                select(Message.thread_id).where(
-                    Message.account_id == account_id, Message.in_reply_to == headers.message_id
-                )
-            )
-        )
-    if not related:
-        thread = Thread(account_id=account_id, subject=headers.subject)
-        session.add(thread)
-        await session.flush()
-        return thread
-    keep, *merged = sorted(related)
-    if merged:
-        await session.execute(
-            update(Message).where(Message.thread_id.in_(merged)).values(thread_id=keep)
-        )
-        await session.execute(delete(Thread).where(Thread.id.in_(merged)))
-    found = await session.get(Thread, keep)
-    assert found is not None
+
+def _chunks(values: Iterable[Any]) -> list[list[Any]]:
+    items = sorted(set(values))
+    return [items[n : n + _CHUNK] for n in range(0, len(items), _CHUNK)]
+
+
+def _insert(session: AsyncSession, entity: type) -> Any:
+    """INSERT for the session's database, which can skip conflicting rows."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(entity)
+
+
+async def _pairs(
+    session: AsyncSession, columns: tuple[Any, Any], where: ColumnElement[bool],
+    key: Any, values: Iterable[Any],
+) -> list[tuple[Any, Any]]:  # fmt: skip
+    """``(a, b)`` rows where ``where`` holds and ``key`` is one of ``values`` (chunked)."""
+    found: list[tuple[Any, Any]] = []
+    for chunk in _chunks(values):
+        rows = await session.execute(select(*columns).where(where, key.in_(chunk)))
+        found.extend((a, b) for a, b in rows)
     return found
 
 
-async def _message_for(session: AsyncSession, account_id: int, sighting: Sighting) -> Message:
-    key = dedupe_key(sighting.headers, sighting.raw)
-    query = select(Message).where(Message.account_id == account_id, Message.dedupe_key == key)
-    existing = await session.scalar(query)
-    if existing is not None:
-        if sighting.sent_from_crm and not existing.sent_from_crm:
-            existing.sent_from_crm = True
-        return existing
-    headers = sighting.headers
-    body = parse_body(sighting.raw)
-    sent_at = as_utc(headers.date) if headers.date else utcnow()
-    thread = await _thread_for(session, account_id, headers)
-    message = Message(
-        account_id=account_id,
-        thread_id=thread.id,
-        dedupe_key=key,
-        message_id=headers.message_id,
-        in_reply_to=headers.in_reply_to,
-        references=list(headers.references),
-        subject=headers.subject,
-        from_addr=headers.sender.as_dict() if headers.sender else {"email": "", "name": ""},
-        to_addrs=[m.as_dict() for m in headers.to],
-        cc_addrs=[m.as_dict() for m in headers.cc],
-        sent_at=sent_at,
-        snippet=body.snippet,
-        body_text=body.text,
-        body_html=body.html,
-        sent_from_crm=sighting.sent_from_crm,
-        owner_id=sighting.owner_id,
+class _Threads:
+    """Thread choice for a batch of new messages, with union-find over the threads merged.
+
+    Threads are ids of stored threads (positive) or of threads this batch creates (negative,
+    in creation order). As before batching, a message joins the threads of its parents and
+    of stored replies to it, the oldest (smallest id, stored before created) is kept.
+    """
+
+    def __init__(self, by_message_id: dict[str, set[int]], by_reply_to: dict[str, set[int]]):
+        self._by_message_id = by_message_id
+        self._by_reply_to = by_reply_to
+        self._parent: dict[int, int] = {}
+        self.created: dict[int, str] = {}  # placeholder -> subject
+        self.latest: dict[int, datetime] = {}
+
+    def find(self, thread: int) -> int:
+        while (up := self._parent.get(thread, thread)) != thread:
+            thread = up
+        return thread
+
+    @staticmethod
+    def _age(thread: int) -> tuple[int, int]:
+        return (0, thread) if thread > 0 else (1, -thread)
+
+    def choose(self, headers: HeaderInfo, sent_at: datetime) -> int:
+        parents = [m for m in (headers.in_reply_to, *headers.references) if m]
+        related = {self.find(t) for p in parents for t in self._by_message_id.get(p, ())}
+        if headers.message_id:
+            related |= {self.find(t) for t in self._by_reply_to.get(headers.message_id, ())}
+        if related:
+            keep, *merged = sorted(related, key=self._age)
+            for thread in merged:
+                self._parent[thread] = keep
+                if thread in self.latest:
+                    self.latest[keep] = max(self.latest.pop(thread), self.latest.get(keep, sent_at))
+        else:
+            keep = -(len(self.created) + 1)
+            self.created[keep] = headers.subject
+        if headers.message_id:
+            self._by_message_id.setdefault(headers.message_id, set()).add(keep)
+        if headers.in_reply_to:
+            self._by_reply_to.setdefault(headers.in_reply_to, set()).add(keep)
+        self.latest[keep] = max(self.latest.get(keep, sent_at), sent_at)
+        return keep
+
+    def merged_stored(self) -> dict[int, int]:
+        """Stored threads merged into another: old id -> kept id (stored or placeholder)."""
+        return {t: self.find(t) for t in self._parent if t > 0 and self.find(t) != t}
+
+
+def _grouped(pairs: list[tuple[Any, Any]]) -> dict[Any, set[int]]:
+    grouped: dict[Any, set[int]] = {}
+    for key, thread in pairs:
+        grouped.setdefault(key, set()).add(thread)
+    return grouped
+
+
+async def _insert_messages(
+    session: AsyncSession, account_id: int, new: dict[str, Sighting]
+) -> None:
+    """Thread, parse and INSERT the messages of ``new`` (by dedupe key) in a few statements."""
+    in_account = Message.account_id == account_id
+    parents = {p for s in new.values() for p in (s.headers.in_reply_to, *s.headers.references)}
+    own_ids = {s.headers.message_id for s in new.values() if s.headers.message_id}
+    threads = _Threads(
+        _grouped(await _pairs(session, (Message.message_id, Message.thread_id), in_account,
+                              Message.message_id, parents - {""})),
+        _grouped(await _pairs(session, (Message.in_reply_to, Message.thread_id), in_account,
+                              Message.in_reply_to, own_ids)),
+    )  # fmt: skip
+    chosen: dict[str, tuple[int, datetime]] = {}
+    for key, sighting in new.items():
+        headers = sighting.headers
+        sent_at = as_utc(headers.date) if headers.date else utcnow()
+        chosen[key] = (threads.choose(headers, sent_at), sent_at)
+    created = {
+        placeholder: Thread(account_id=account_id, subject=subject)
+        for placeholder, subject in threads.created.items()
+        if threads.find(placeholder) == placeholder
+    }
+    session.add_all(created.values())
+    await session.flush()
+
+    def real(thread: int) -> int:
+        root = threads.find(thread)
+        return created[root].id if root < 0 else root
+
+    for old, kept in threads.merged_stored().items():
+        await session.execute(
+            update(Message).where(Message.thread_id == old).values(thread_id=real(kept))
+        )
+        await session.execute(delete(Thread).where(Thread.id == old))
+    for placeholder, thread in created.items():
+        thread.last_message_at = threads.latest.get(placeholder)
+    stored = [t for t in threads.latest if t > 0 and threads.find(t) == t]
+    for chunk in _chunks(stored):
+        for thread in await session.scalars(select(Thread).where(Thread.id.in_(chunk))):
+            latest = threads.latest[thread.id]
+            if thread.last_message_at is None or as_utc(thread.last_message_at) < latest:
+                thread.last_message_at = latest
+    rows = []
+    for key, sighting in new.items():
+        headers = sighting.headers
+        body = parse_body(sighting.raw)
+        thread_id, sent_at = chosen[key]
+        rows.append(
+            {
+                "account_id": account_id,
+                "thread_id": real(thread_id),
+                "dedupe_key": key,
+                "message_id": headers.message_id,
+                "in_reply_to": headers.in_reply_to,
+                "references": list(headers.references),
+                "subject": headers.subject,
+                "from_addr": headers.sender.as_dict()
+                if headers.sender
+                else {"email": "", "name": ""},
+                "to_addrs": [m.as_dict() for m in headers.to],
+                "cc_addrs": [m.as_dict() for m in headers.cc],
+                "sent_at": sent_at,
+                "snippet": body.snippet,
+                "body_text": body.text,
+                "body_html": body.html,
+                "sent_from_crm": sighting.sent_from_crm,
+                "owner_id": sighting.owner_id,
+                "created_at": utcnow(),
+            }
+        )
+    # Another inbox of the account may have stored some a moment ago: theirs are kept.
+    statement = _insert(session, Message).on_conflict_do_nothing(
+        index_elements=["account_id", "dedupe_key"]
     )
-    try:
-        async with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        # Another inbox of the account stored it a moment ago: use theirs.
-        found = await session.scalar(query)
-        assert found is not None
-        return found
-    if thread.last_message_at is None or as_utc(thread.last_message_at) < sent_at:
-        thread.last_message_at = sent_at
-    return message
+    await session.execute(statement, rows)
+
+
+async def store_sightings(
+    session: AsyncSession, account_id: int, sightings: Sequence[Sighting]
+) -> int:
+    """Store what is new about each sighting; returns how many added a timeline entry."""
+    if not sightings:
+        return 0
+    keys = [dedupe_key(s.headers, s.raw) for s in sightings]
+    in_account = Message.account_id == account_id
+    flagged = await _pairs(
+        session, (Message.dedupe_key, Message.sent_from_crm), in_account, Message.dedupe_key, keys
+    )
+    stored = {key for key, _ in flagged}
+    crm_sent = {k for s, k in zip(sightings, keys, strict=True) if s.sent_from_crm}
+    to_flag = {key for key, flag in flagged if key in crm_sent and not flag}
+    if to_flag:
+        await session.execute(
+            update(Message).where(in_account, Message.dedupe_key.in_(to_flag))
+            .values(sent_from_crm=True)
+        )  # fmt: skip
+    new: dict[str, Sighting] = {}
+    for sighting, key in zip(sightings, keys, strict=True):
+        if key not in stored and key not in new:
+            new[key] = sighting
+    if new:
+        await _insert_messages(session, account_id, new)
+    messages: dict[str, tuple[int, datetime]] = {}
+    for chunk in _chunks(keys):
+        rows = await session.execute(
+            select(Message.dedupe_key, Message.id, Message.sent_at).where(
+                in_account, Message.dedupe_key.in_(chunk)
+            )
+        )
+        messages.update({key: (mid, sent_at) for key, mid, sent_at in rows})
+    message_ids = [mid for mid, _ in messages.values()]
+    inbox_ids = {s.inbox_id for s in sightings}
+    sources = await _sources(session, inbox_ids, message_ids)
+    logged = set(
+        await _pairs(
+            session, (TimelineEntry.message_id, TimelineEntry.contact_id),
+            TimelineEntry.account_id == account_id, TimelineEntry.message_id, message_ids,
+        )
+    )  # fmt: skip
+    new_sources: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    added = 0
+    for sighting, key in zip(sightings, keys, strict=True):
+        message_id, sent_at = messages[key]
+        place = (sighting.inbox_id, sighting.folder, sighting.provider_id)
+        if place not in sources:
+            sources.add(place)
+            new_sources.append(
+                {"message_id": message_id, "inbox_id": sighting.inbox_id,
+                 "folder": sighting.folder, "provider_id": sighting.provider_id}
+            )  # fmt: skip
+        adds = False
+        for contact_id in sighting.contact_ids:
+            if (message_id, contact_id) in logged:
+                continue
+            logged.add((message_id, contact_id))
+            entries.append(
+                {"account_id": account_id, "contact_id": contact_id, "message_id": message_id,
+                 "inbox_id": sighting.inbox_id, "direction": sighting.direction.value,
+                 "occurred_at": sent_at}
+            )  # fmt: skip
+            adds = True
+        added += adds
+    if new_sources:
+        await session.execute(
+            _insert(session, MessageSource).on_conflict_do_nothing(
+                index_elements=["inbox_id", "folder", "provider_id"]
+            ),
+            new_sources,
+        )
+    if entries:
+        await session.execute(
+            _insert(session, TimelineEntry).on_conflict_do_nothing(
+                index_elements=["contact_id", "message_id"]
+            ),
+            entries,
+        )
+    return added
+
+
+async def _sources(
+    session: AsyncSession, inbox_ids: set[int], message_ids: list[int]
+) -> set[tuple[int, str, str]]:
+    found: set[tuple[int, str, str]] = set()
+    for chunk in _chunks(message_ids):
+        rows = await session.execute(
+            select(MessageSource.inbox_id, MessageSource.folder, MessageSource.provider_id).where(
+                MessageSource.inbox_id.in_(inbox_ids), MessageSource.message_id.in_(chunk)
+            )
+        )
+        found.update((inbox, folder, provider) for inbox, folder, provider in rows)
+    return found
 
 
 async def store_sighting(session: AsyncSession, account_id: int, sighting: Sighting) -> bool:
     """Store what is new about ``sighting``; True when a timeline entry was added."""
-    message = await _message_for(session, account_id, sighting)
-    source = await session.scalar(
-        select(MessageSource.id).where(
-            MessageSource.inbox_id == sighting.inbox_id,
-            MessageSource.folder == sighting.folder,
-            MessageSource.provider_id == sighting.provider_id,
-        )
-    )
-    if source is None:
-        session.add(
-            MessageSource(
-                message_id=message.id,
-                inbox_id=sighting.inbox_id,
-                folder=sighting.folder,
-                provider_id=sighting.provider_id,
-            )
-        )
-    already = set(
-        await session.scalars(
-            select(TimelineEntry.contact_id).where(TimelineEntry.message_id == message.id)
-        )
-    )
-    added = False
-    for contact_id in sighting.contact_ids:
-        if contact_id in already:
-            continue
-        session.add(
-            TimelineEntry(
-                account_id=account_id,
-                contact_id=contact_id,
-                message_id=message.id,
-                inbox_id=sighting.inbox_id,
-                direction=sighting.direction.value,
-                occurred_at=message.sent_at,
-            )
-        )
-        added = True
-    await session.flush()
-    return added
+    return await store_sightings(session, account_id, [sighting]) > 0

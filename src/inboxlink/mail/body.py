@@ -1,11 +1,17 @@
-"""Extract the readable text, the HTML and a snippet from a full message."""
+"""Extract the readable text, the HTML and a snippet from a full message.
+
+Parsed with the compat32 policy and a small body finder that follows the same rules as
+``EmailMessage.get_body``: the modern policy built header objects for every part and made
+this the slowest step of storing mail (0.9 ms against 0.15 ms a message, bench/README.md).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email import message_from_bytes
+from email.message import Message
 
 import nh3
 
@@ -20,16 +26,44 @@ class Body:
     snippet: str
 
 
-def _part_content(message: EmailMessage, subtype: str) -> str:
-    part = message.get_body(preferencelist=(subtype,))
+def _candidates(part: Message, subtype: str) -> Iterator[Message]:
+    """Parts that ``get_body(preferencelist=(subtype,))`` would consider, in its order."""
+    if part.get_content_disposition() == "attachment":
+        return
+    maintype, _, found = part.get_content_type().partition("/")
+    if maintype == "text":
+        if found == subtype:
+            yield part
+        return
+    if maintype != "multipart" or not part.is_multipart():
+        return
+    parts = [p for p in part.get_payload() if isinstance(p, Message)]
+    if found != "related":
+        for sub in parts:
+            yield from _candidates(sub, subtype)
+        return
+    start = part.get_param("start")
+    chosen = next((p for p in parts if start and p.get("content-id") == start), None)
+    if chosen is None and parts:
+        chosen = parts[0]
+    if chosen is not None:
+        yield from _candidates(chosen, subtype)
+
+
+def _part_content(message: Message, subtype: str) -> str:
+    part = next(_candidates(message, subtype), None)
     if part is None:
         return ""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_param("charset", "ascii")
+    if not isinstance(charset, str):
+        charset = part.get_content_charset("ascii") or "ascii"
     try:
-        content = part.get_content()
-    except (LookupError, ValueError, AssertionError):
-        payload = part.get_payload(decode=True)
-        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    return content if isinstance(content, str) else ""
+        return payload.decode(charset, "replace")
+    except LookupError:
+        return payload.decode("utf-8", "replace")
 
 
 def html_to_text(html: str) -> str:
@@ -37,8 +71,7 @@ def html_to_text(html: str) -> str:
 
 
 def parse_body(raw: bytes) -> Body:
-    message = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(message, EmailMessage)
+    message = message_from_bytes(raw)
     text = _part_content(message, "plain")
     html = _part_content(message, "html")
     readable = text or html_to_text(html)

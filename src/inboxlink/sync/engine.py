@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inboxlink.clock import utcnow
-from inboxlink.crm.ingest import Sighting, store_sighting
+from inboxlink.crm.ingest import Sighting, store_sightings
 from inboxlink.domain.logging_rules import contacts_to_log, direction_of
 from inboxlink.providers.base import Batch, Checkpoint, Connector, Folder, ScannedMessage
 from inboxlink.store.tables import Inbox, MessageSource, SyncFolder
@@ -95,25 +95,29 @@ class InboxSync:
         async with self._sessions() as session, session.begin():
             inbox = await session.get(Inbox, self._inbox_id, with_for_update=True)
             assert inbox is not None
-            logged = 0
+            sightings = []
             for decision in decisions:
                 raw = raws.get(decision.scanned.provider_id)
                 if raw is None:  # expunged between the scan and the fetch
                     continue
                 headers = decision.scanned.headers
-                sighting = Sighting(
-                    inbox_id=inbox.id,
-                    owner_id=inbox.owner_id,
-                    folder=batch.folder.name,
-                    provider_id=decision.scanned.provider_id,
-                    headers=headers,
-                    raw=raw,
-                    direction=direction_of(
-                        headers.sender.email if headers.sender else None, context.own_addresses
-                    ),
-                    contact_ids=decision.contact_ids,
+                sightings.append(
+                    Sighting(
+                        inbox_id=inbox.id,
+                        owner_id=inbox.owner_id,
+                        folder=batch.folder.name,
+                        provider_id=decision.scanned.provider_id,
+                        headers=headers,
+                        raw=raw,
+                        direction=direction_of(
+                            headers.sender.email if headers.sender else None,
+                            context.own_addresses,
+                        ),
+                        contact_ids=decision.contact_ids,
+                    )
                 )
-                logged += await store_sighting(session, inbox.account_id, sighting)
+            # One bulk store per batch: a fixed number of statements, not a few per message.
+            logged = await store_sightings(session, inbox.account_id, sightings)
             if batch.deleted:
                 await session.execute(
                     delete(MessageSource).where(

@@ -1,0 +1,159 @@
+"""Rows measured on a running inboxlink: push latency, send rate, idle capacity."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import time
+from datetime import UTC, datetime
+from email.utils import format_datetime, make_msgid
+
+from bench.lab import PASSWORD, Crm, Lab, wait_for
+from bench.mailbox import write_mailbox
+from bench.report import Row, percentile, seconds
+
+POLL = 0.01
+
+
+def _contact_mail(sender: str, to: str, message_id: str) -> bytes:
+    return (
+        f"From: Contact <{sender}>\r\nTo: {to}\r\nSubject: push test\r\n"
+        f"Date: {format_datetime(datetime.now(UTC))}\r\nMessage-ID: {message_id}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nHello there.\r\n"
+    ).encode()
+
+
+def push_latency(lab: Lab, crm: Crm, count: int) -> Row:
+    """LMTP delivery of a contact's message → its entry on the timeline (API poll 10 ms)."""
+    owner = lab.user("push")
+    write_mailbox(lab.dovecot, owner, 20, small=True)
+    contact = lab.user("pushcontact")
+    contact_id = crm.add_contacts([contact])[contact]
+    inbox_id = crm.connect_inbox(lab, owner)
+    crm.wait_synced(inbox_id, 60)
+    time.sleep(1)  # let the watcher enter IDLE
+    latencies = []
+    for _ in range(count):
+        message_id = make_msgid(domain="push.example")
+        started = time.perf_counter()
+        lab.dovecot.deliver(owner, _contact_mail(contact, owner, message_id), sender=contact)
+
+        def arrived(wanted: str = message_id) -> bool:
+            return any(i["message_id"] == wanted for i in crm.timeline(contact_id, 5))
+
+        wait_for(arrived, timeout=60, interval=POLL)
+        latencies.append(time.perf_counter() - started)
+    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    limit = _inotify_limit()
+    return Row(
+        f"push latency, LMTP delivery → timeline, {count} msgs",
+        f"p50 {seconds(p50)}, p99 {seconds(p99)}",
+        "— (Dovecot notifies IDLE clients after ~0.5 s)",
+        "—",
+        "p50 ≤ 600 ms, p99 ≤ 1 s",
+        p50 <= 0.6 and p99 <= 1.0,
+        note=f"fs.inotify.max_user_instances = {limit}",
+    )
+
+
+def _inotify_limit() -> str:
+    try:
+        with open("/proc/sys/fs/inotify/max_user_instances") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def send_rate(lab: Lab, crm: Crm, count: int) -> Row:
+    """N one-to-one emails through the API/outbox (SMTP + saved to Sent) vs smtplib."""
+    sender, recipient = lab.user("sender"), lab.user("recipient")
+    inbox_id = crm.connect_inbox(lab, sender)
+    crm.wait_synced(inbox_id, 60)
+    texts = [f"Message {n} of the send benchmark.\r\n" * 20 for n in range(count)]
+    context = ssl.create_default_context(cafile=str(lab.ca_file))
+    started = time.perf_counter()
+    with smtplib.SMTP("localhost", lab.postfix.smtp_port) as smtp:
+        smtp.starttls(context=context)
+        smtp.login(sender, PASSWORD)
+        for n, text in enumerate(texts):
+            raw = (
+                f"From: {sender}\r\nTo: {recipient}\r\nSubject: Reference {n}\r\n"
+                f"Message-ID: {make_msgid(domain='ref.example')}\r\n\r\n{text}"
+            )
+            smtp.sendmail(sender, [recipient], raw.encode())
+    reference = time.perf_counter() - started
+    started = time.perf_counter()
+    ids = []
+    for n, text in enumerate(texts):
+        response = crm.post(
+            "/api/v1/emails",
+            {"inbox_id": inbox_id, "to": [recipient], "subject": f"Bench {n}", "text": text},
+            headers={"Idempotency-Key": f"bench-{n}"},
+        )
+        response.raise_for_status()
+        ids.append(int(response.json()["id"]))
+    pending = set(ids)
+
+    def all_sent() -> bool:
+        for email_id in list(pending):
+            state = crm.get(f"/api/v1/emails/{email_id}").json()["state"]
+            if state == "sent":
+                pending.discard(email_id)
+            elif state == "failed":
+                raise RuntimeError(f"email {email_id} failed")
+        return not pending
+
+    wait_for(all_sent, timeout=300, interval=0.05)
+    elapsed = time.perf_counter() - started
+    ours, theirs = count / elapsed, count / reference
+    return Row(
+        f"send, {count} one-to-one emails via API/outbox (SMTP + Sent)",
+        f"{seconds(elapsed)} = {ours:.1f} msg/s",
+        f"smtplib, one connection: {seconds(reference)} = {theirs:.1f} msg/s",
+        f"{ours / theirs:.2f}x smtplib",
+        "≥ 0.5x plain SMTP client",
+        ours / theirs >= 0.5,
+    )
+
+
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_capacity(lab: Lab, crm: Crm, count: int, window: float) -> Row:
+    """``count`` inboxes watched with IDLE by one process: RSS growth and idle CPU."""
+    time.sleep(1)
+    before = _rss_kb(crm.pid)
+    inbox_ids = []
+    for n in range(count):
+        email = lab.user(f"idle{n}")
+        write_mailbox(lab.dovecot, email, 1, small=True, seed=n)
+        inbox_ids.append(crm.connect_inbox(lab, email))
+    for inbox_id in inbox_ids:
+        crm.wait_synced(inbox_id, 300, interval=0.1)
+    time.sleep(2)  # every watcher enters IDLE
+    cpu_start, clock = _cpu_seconds(crm.pid), time.perf_counter()
+    time.sleep(window)
+    cpu = (_cpu_seconds(crm.pid) - cpu_start) / (time.perf_counter() - clock)
+    growth = max(_rss_kb(crm.pid) - before, 0) / count
+    return Row(
+        f"idle capacity, {count} IDLE mailboxes in one process",
+        f"RSS +{growth:.0f} KB/mailbox, idle CPU {cpu * 100:.2f}% of a core",
+        f"RSS before {before / 1024:.0f} MB",
+        f"10,000 mailboxes ≈ {growth * 10_000 / 1024 / 1024:.1f} GB RSS, "
+        f"{cpu * 100 * 10_000 / count:.1f}% CPU (linear extrapolation)",
+        "1,000 mailboxes, ≤ 150 KB/mailbox, ≤ 2% CPU",
+        count >= 1000 and growth <= 150 and cpu <= 0.02,
+        note=f"measured with {count} mailboxes (target 1,000); idle CPU over {window:.0f} s",
+    )
