@@ -237,3 +237,38 @@ async def test_connect_errors_store_nothing(
     )
     await refused(connect_body(me, dovecot, postfix), "already_connected")
     assert await inbox_count(runtime) == 2
+
+
+async def test_a_team_inbox_keeps_every_message(
+    api: httpx.AsyncClient, runtime: Runtime, team: Team, dovecot: Dovecot, postfix: Postfix
+) -> None:
+    """T1: the team works the whole mailbox, so its sync stores mail from anyone; contacts
+    among the participants still get timeline entries."""
+    from inboxlink.connectors import connector_for, folders_of
+    from inboxlink.sync.engine import InboxSync
+
+    shared, ann, stranger = new_user(dovecot), new_user(dovecot), new_user(dovecot)
+    dovecot.write_messages(
+        shared.email,
+        [
+            sample_message(ann.email, shared.email, message_id="<t1@x.example>"),
+            sample_message(stranger.email, shared.email, message_id="<t2@x.example>"),
+        ],
+    )
+    ann_id = await add_contact(api, team.admin, ann.email)
+    created = await api.post(
+        "/api/v1/inboxes", json=connect_body(shared, dovecot, postfix), headers=team.admin.headers
+    )
+    async with runtime.sessions() as session, session.begin():
+        inbox = await session.get(Inbox, created.json()["id"])
+        assert inbox is not None
+        inbox.kind, inbox.owner_id = "team", None
+    connector = connector_for(runtime, inbox)
+    try:
+        await InboxSync(runtime.sessions, inbox.id, connector).sync(folders_of(inbox))
+    finally:
+        await connector.close()
+    async with runtime.sessions() as session:
+        stored = set(await session.scalars(select(Message.message_id)))
+    assert {"<t1@x.example>", "<t2@x.example>"} <= stored
+    assert [i["message_id"] for i in await timeline(api, team.admin, ann_id)] == ["<t1@x.example>"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inboxlink.domain.enums import LoggingPolicy
+from inboxlink.domain.enums import InboxKind, LoggingPolicy
 from inboxlink.store.tables import Account, Alias, Contact, Inbox, Message, NeverLog
 
 
@@ -20,6 +20,9 @@ class InboxContext:
     own_addresses: frozenset[str]
     policy: LoggingPolicy
     never_log: frozenset[str]
+    #: Team inboxes keep every message (T1: the team works the whole mailbox); personal
+    #: inboxes only what is logged on a contact's timeline.
+    store_everything: bool
 
 
 async def inbox_context(session: AsyncSession, inbox: Inbox) -> InboxContext:
@@ -35,6 +38,7 @@ async def inbox_context(session: AsyncSession, inbox: Inbox) -> InboxContext:
         own_addresses=frozenset({inbox.email, *aliases}),
         policy=LoggingPolicy(account.logging_policy if account else LoggingPolicy.ALL_CONTACT_MAIL),
         never_log=frozenset(patterns),
+        store_everything=inbox.kind == InboxKind.TEAM.value,
     )
 
 

@@ -77,7 +77,7 @@ class InboxSync:
                 policy=context.policy,
                 answers_known_thread=answers_known,
             )
-            if chosen:
+            if chosen or context.store_everything:
                 ids = tuple(sorted(contacts[address] for address in chosen))
                 decisions.append(_Decision(message, ids))
         return context, decisions
