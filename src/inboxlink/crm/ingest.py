@@ -27,6 +27,7 @@ from inboxlink.clock import as_utc, utcnow
 from inboxlink.domain.enums import Direction
 from inboxlink.mail.body import parse_body
 from inboxlink.mail.headers import HeaderInfo
+from inboxlink.store.batching import slices
 from inboxlink.store.tables import Message, MessageSource, Thread, TimelineEntry
 
 
@@ -52,14 +53,6 @@ def dedupe_key(headers: HeaderInfo, raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-_CHUNK = 1000
-
-
-def _chunks(values: Iterable[Any]) -> list[list[Any]]:
-    items = sorted(set(values))
-    return [items[n : n + _CHUNK] for n in range(0, len(items), _CHUNK)]
-
-
 def _insert(session: AsyncSession, entity: type) -> Any:
     """INSERT for the session's database, which can skip conflicting rows."""
     dialect = session.get_bind().dialect.name
@@ -72,7 +65,7 @@ async def _pairs(
 ) -> list[tuple[Any, Any]]:  # fmt: skip
     """``(a, b)`` rows where ``where`` holds and ``key`` is one of ``values`` (chunked)."""
     found: list[tuple[Any, Any]] = []
-    for chunk in _chunks(values):
+    for chunk in slices(values):
         rows = await session.execute(select(*columns).where(where, key.in_(chunk)))
         found.extend((a, b) for a, b in rows)
     return found
@@ -173,7 +166,7 @@ async def _insert_messages(
     for placeholder, thread in created.items():
         thread.last_message_at = threads.latest.get(placeholder)
     stored = [t for t in threads.latest if t > 0 and threads.find(t) == t]
-    for chunk in _chunks(stored):
+    for chunk in slices(stored):
         for thread in await session.scalars(select(Thread).where(Thread.id.in_(chunk))):
             latest = threads.latest[thread.id]
             if thread.last_message_at is None or as_utc(thread.last_message_at) < latest:
@@ -239,7 +232,7 @@ async def store_sightings(
     if new:
         await _insert_messages(session, account_id, new)
     messages: dict[str, tuple[int, datetime]] = {}
-    for chunk in _chunks(keys):
+    for chunk in slices(keys):
         rows = await session.execute(
             select(Message.dedupe_key, Message.id, Message.sent_at).where(
                 in_account, Message.dedupe_key.in_(chunk)
@@ -300,7 +293,7 @@ async def _sources(
     session: AsyncSession, inbox_ids: set[int], message_ids: list[int]
 ) -> set[tuple[int, str, str]]:
     found: set[tuple[int, str, str]] = set()
-    for chunk in _chunks(message_ids):
+    for chunk in slices(message_ids):
         rows = await session.execute(
             select(MessageSource.inbox_id, MessageSource.folder, MessageSource.provider_id).where(
                 MessageSource.inbox_id.in_(inbox_ids), MessageSource.message_id.in_(chunk)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.domain.enums import InboxKind, LoggingPolicy
+from inboxlink.store.batching import slices
 from inboxlink.store.tables import Account, Alias, Contact, Inbox, Message, NeverLog
 
 
@@ -46,10 +47,8 @@ async def contacts_among(
     session: AsyncSession, account_id: int, addresses: Iterable[str]
 ) -> dict[str, int]:
     """Contact ids by address, for the addresses of a batch (one query per batch)."""
-    wanted = sorted(set(addresses))
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in slices(addresses):
         rows = await session.execute(
             select(Contact.email, Contact.id).where(
                 Contact.account_id == account_id, Contact.email.in_(chunk)
@@ -63,10 +62,8 @@ async def known_message_ids(
     session: AsyncSession, account_id: int, message_ids: Iterable[str]
 ) -> set[str]:
     """Which of ``message_ids`` are already stored (threads sent from or logged in the CRM)."""
-    wanted = sorted({m for m in message_ids if m})
     known: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in slices(message_ids):
         rows = await session.scalars(
             select(Message.message_id).where(
                 Message.account_id == account_id, Message.message_id.in_(chunk)
