@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     microsoft_login_url: str = "https://login.microsoftonline.com"
     microsoft_graph_url: str = "https://graph.microsoft.com"
     ews_poll_seconds: float = 30.0
+    #: How often the sequence scheduler looks for due steps, replies and bounces.
+    sequence_tick_seconds: float = 30.0
+    #: Opens this soon after sending are counted as probably automatic (scanners, proxies).
+    tracking_automatic_seconds: float = 10.0
+    #: At most one open/click notification per tracked email in this interval.
+    tracking_notify_seconds: float = 3600.0
     #: PEM file of extra certificate authorities to trust (an on-premises CA), besides the system's.
     extra_ca_file: Path | None = None
 

@@ -18,6 +18,7 @@ from inboxlink.mail.outgoing import OutgoingMessage, check_header_value, new_mes
 from inboxlink.services.inboxes import get_inbox
 from inboxlink.services.users import check_email
 from inboxlink.store.tables import Alias, OutboundEmail, User
+from inboxlink.tracking.events import track_email
 
 MAX_RECIPIENTS = 100
 
@@ -33,6 +34,8 @@ class SendRequest:
     bcc: list[str] = field(default_factory=list)
     sender: str | None = None
     in_reply_to: str = ""
+    #: Open pixel and signed links (added when it is sent).
+    track: bool = False
 
 
 def outbound_dict(row: OutboundEmail) -> dict[str, Any]:
@@ -130,6 +133,8 @@ async def enqueue(
     )
     session.add(row)
     await session.flush()
+    if request.track:
+        track_email(session, row)
     return row
 
 

@@ -33,6 +33,7 @@ from inboxlink.providers.errors import ConnectorError
 from inboxlink.runtime import Runtime
 from inboxlink.store.tables import Inbox, OutboundEmail, User
 from inboxlink.sync.context import contacts_among, inbox_context
+from inboxlink.tracking.events import with_tracking
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ async def deliver(runtime: Runtime, email_id: int) -> None:
         row = await session.get(OutboundEmail, email_id)
         assert row is not None
         inbox = await session.get(Inbox, row.inbox_id) if row.inbox_id else None
-        message = await _message_of(session, row)
+        message = await with_tracking(session, runtime, row, await _message_of(session, row))
         attempts = row.attempts
         handed_over = row.sent_at is not None
     if inbox is None or inbox.state != InboxState.CONNECTED.value:

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from inboxlink import __version__
 from inboxlink.errors import AppError
 from inboxlink.runtime import Runtime
-from inboxlink.web import api, pages
+from inboxlink.web import api, pages, tracking
 from inboxlink.web.pages.common import LoginRequired, login_redirect, render_error
 
 Lifespan = Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]]]]
@@ -92,5 +92,6 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(tracking.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -18,6 +18,7 @@ from inboxlink.domain.inbox_state import ACTIVE_STATES
 from inboxlink.notifications.email import deliver_pending
 from inboxlink.outbox.sender import deliver, due_emails
 from inboxlink.runtime import Runtime
+from inboxlink.sequences.scheduler import run_once as run_sequences
 from inboxlink.services.migration import check_migration, due_for_check
 from inboxlink.store.tables import Inbox
 from inboxlink.worker.watcher import watch_inbox
@@ -30,8 +31,11 @@ PERIODIC_SECONDS = 30.0
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
+    # asyncio.timeout, not wait_for: wait_for (3.11) can swallow a cancellation that arrives
+    # as the event is set, and the loop would then outlive ``Runner.stop``.
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()
     event.clear()
 
 
@@ -93,11 +97,21 @@ class Runner:
                 log.exception("periodic pass failed; trying again")
             await asyncio.sleep(PERIODIC_SECONDS)
 
+    async def _sequences(self) -> None:
+        """Sequence steps, replies, auto-replies and bounces, on their own tick."""
+        while True:
+            try:
+                await run_sequences(self._runtime)
+            except Exception:
+                log.exception("sequence pass failed; trying again")
+            await asyncio.sleep(self._runtime.settings.sequence_tick_seconds)
+
     def start(self) -> None:
         self._loops = [
             asyncio.create_task(self._supervise(), name="inbox-supervisor"),
             asyncio.create_task(self._drain_outbox(), name="outbox"),
             asyncio.create_task(self._periodic(), name="periodic"),
+            asyncio.create_task(self._sequences(), name="sequences"),
         ]
 
     async def stop(self) -> None:

@@ -28,6 +28,7 @@ class EmailIn(BaseModel):
     text: str = Field(default="", max_length=1_000_000)
     html: str = Field(default="", max_length=2_000_000)
     in_reply_to: str = Field(default="", max_length=998)
+    track: bool = False
 
 
 @router.post("", status_code=202)
@@ -49,6 +50,7 @@ async def send_email(
         html=body.html,
         sender=body.sender,
         in_reply_to=body.in_reply_to,
+        track=body.track,
     )
     row = await enqueue(db, caller.actor, request, idempotency_key)
     await db.commit()
