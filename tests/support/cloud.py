@@ -69,7 +69,13 @@ async def connect_oauth(
         headers=person.headers,
     )
     assert started.status_code == 200, started.text
-    url = started.json()["authorization_url"]
+    return await consent(api, started.json()["authorization_url"], account, allow=allow)
+
+
+async def consent(
+    api: httpx.AsyncClient, url: str, account: str, *, allow: bool = True
+) -> httpx.Response:
+    """Answer an emulator's consent page at ``url`` and follow back to the product's callback."""
     async with httpx.AsyncClient() as browser:
         page = await browser.get(url)
         assert page.status_code == 200, page.text

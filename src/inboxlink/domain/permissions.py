@@ -52,3 +52,11 @@ def can_manage_inbox(actor: Actor, inbox: InboxRef) -> bool:
 
 def can_create_user(actor: Actor) -> bool:
     return actor.role is Role.SUPER_ADMIN
+
+
+def can_see_channel(actor: Actor, inbox: InboxRef, members: frozenset[int]) -> bool:
+    """A team channel's threads: the whole account, unless an admin restricted the channel to
+    chosen users (``members``); admins, who manage channels, always see them."""
+    if inbox.kind is not InboxKind.TEAM or not can_see_inbox(actor, inbox):
+        return False
+    return not members or actor.user_id in members or is_admin(actor)

@@ -60,7 +60,9 @@ async def run_detection(runtime: Runtime, actor: Actor, email: str) -> Detection
     )
 
 
-async def check_address_free(runtime: Runtime, actor: Actor, email: str) -> None:
+async def check_address_free(
+    runtime: Runtime, actor: Actor, email: str, kind: InboxKind = InboxKind.PERSONAL
+) -> None:
     """P4: one owner per personal address; a team address is not a personal inbox (T1)."""
     async with runtime.sessions() as session:
         existing = await session.scalar(
@@ -68,6 +70,14 @@ async def check_address_free(runtime: Runtime, actor: Actor, email: str) -> None
         )
     if existing is None:
         return
+    if kind is InboxKind.TEAM:
+        if existing.kind == InboxKind.TEAM.value:
+            raise Conflict("already_connected", f"{email} is already connected as a team inbox.")
+        raise Conflict(
+            "address_is_personal_inbox",
+            f"{email} is connected as a personal inbox, so it cannot also be a team inbox. "
+            "Its owner has to remove it first.",
+        )
     if existing.kind == InboxKind.TEAM.value:
         raise Conflict(
             "address_is_team_inbox",
@@ -166,22 +176,24 @@ class NewInbox:
     aliases: tuple[Address, ...]
     inbox_automation: bool
     detail: str
+    #: A team inbox belongs to the account (no owner) and records who connected it (T1).
+    kind: InboxKind = InboxKind.PERSONAL
 
     def __repr__(self) -> str:
         return f"NewInbox(email={self.email!r}, provider={self.provider.value})"
 
 
 async def save_inbox(runtime: Runtime, actor: Actor, new: NewInbox) -> Inbox:
-    """Store a verified personal inbox, its aliases and sealed secrets; history and audit."""
-    await check_address_free(runtime, actor, new.email)
+    """Store a verified inbox, its aliases and sealed secrets; history and audit."""
+    await check_address_free(runtime, actor, new.email, new.kind)
     async with runtime.sessions() as session:
         inbox = Inbox(
             account_id=actor.account_id,
-            kind=InboxKind.PERSONAL.value,
+            kind=new.kind.value,
             provider=new.provider.value,
             email=new.email,
             active_email=new.email,
-            owner_id=actor.user_id,
+            owner_id=actor.user_id if new.kind is InboxKind.PERSONAL else None,
             connected_by_id=actor.user_id,
             inbox_automation=new.inbox_automation,
             state=InboxState.CONNECTING.value,
@@ -192,7 +204,7 @@ async def save_inbox(runtime: Runtime, actor: Actor, new: NewInbox) -> Inbox:
             await session.flush()
         except IntegrityError as exc:  # connected by someone else a moment ago
             await session.rollback()
-            await check_address_free(runtime, actor, new.email)
+            await check_address_free(runtime, actor, new.email, new.kind)
             raise Conflict("already_connected", f"{new.email} is already connected.") from exc
         inbox.credentials = runtime.vault.seal(new.secrets, context=vault_context(inbox.id))
         for alias in new.aliases:

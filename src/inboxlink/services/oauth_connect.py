@@ -16,7 +16,8 @@ from sqlalchemy import delete, select
 
 from inboxlink.clock import as_utc, utcnow
 from inboxlink.connectors import oauth_client, oauth_connector, vault_context
-from inboxlink.domain.enums import Provider
+from inboxlink.conversations.channels import attach_channel, remember_destination, require_admin
+from inboxlink.domain.enums import InboxKind, Provider
 from inboxlink.domain.inbox_state import InboxState
 from inboxlink.domain.permissions import Actor
 from inboxlink.errors import AppError
@@ -49,10 +50,17 @@ async def start(
     inbox_automation: bool = False,
     via_api: bool,
     reconnect_inbox_id: int | None = None,
+    kind: InboxKind = InboxKind.PERSONAL,
+    destination: str = "",
 ) -> str:
-    """Remember a pending authorization and return the consent page URL."""
+    """Remember a pending authorization and return the consent page URL.
+
+    A team inbox (``kind=team``, admins only) also remembers its channel ``destination``.
+    """
     if provider not in OAUTH_PROVIDERS:
         raise AppError("invalid_provider", "OAuth connects only Gmail and Microsoft inboxes.")
+    if kind is InboxKind.TEAM:
+        require_admin(actor)
     hint = check_email(email_hint) if email_hint else ""
     client = oauth_client(runtime.settings, provider, reconnect=reconnect_inbox_id is not None)
     state = new_token()
@@ -67,7 +75,7 @@ async def start(
                 state_hash=token_hash(state),
                 user_id=actor.user_id,
                 provider=provider.value,
-                kind="personal",
+                kind=kind.value,
                 email_hint=hint,
                 inbox_automation=inbox_automation,
                 code_verifier=runtime.vault.seal({"v": verifier}, context=f"oauth:{state}"),
@@ -76,6 +84,8 @@ async def start(
                 expires_at=utcnow() + STATE_LIFETIME,
             )
         )
+        if kind is InboxKind.TEAM:
+            await remember_destination(session, token_hash(state), destination)
     return authorization_url(
         client,
         redirect_uri=redirect_uri(runtime, provider),
@@ -175,6 +185,9 @@ async def complete(runtime: Runtime, callback: Callback, session_user_id: int | 
     if user is None:
         raise _state_invalid()
     actor = actor_of(user)
+    kind = InboxKind(pending.kind)
+    if kind is InboxKind.TEAM:
+        require_admin(actor)  # the role may have changed during the consent
     if pending.reconnect_inbox_id is not None:
         inbox = await _reconnect(runtime, actor, pending.reconnect_inbox_id, info, tokens)
         return Completed(inbox, reconnected=True)
@@ -189,8 +202,12 @@ async def complete(runtime: Runtime, callback: Callback, session_user_id: int | 
             aliases=info.aliases,
             inbox_automation=pending.inbox_automation,
             detail=f"{callback.provider.value} OAuth",
+            kind=kind,
         ),
     )
+    if kind is InboxKind.TEAM:
+        async with runtime.sessions() as session, session.begin():
+            await attach_channel(session, inbox.id, pending.state_hash)
     return Completed(inbox, reconnected=False)
 
 

@@ -311,3 +311,231 @@ class AuditEntry(Base):
     inbox_id: Mapped[int | None] = _fk("inboxes.id", nullable=True, ondelete="SET NULL")
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Sequence(Base):
+    """A series of follow-up emails (P10); steps in ``sequence_steps``, sends in the outbox."""
+
+    __tablename__ = "sequences"
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = _fk("accounts.id")
+    owner_id: Mapped[int] = _fk("users.id")
+    name: Mapped[str] = mapped_column(String(200))
+    #: IANA zone of the sender: send windows and business days are read in it.
+    time_zone: Mapped[str] = mapped_column(String(60), default="UTC")
+    track: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Stop on any message from the contact, not only on one in the sequence's thread.
+    stop_on_any_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: How long an out-of-office reply pauses the enrollment when it names no return date.
+    auto_reply_pause_seconds: Mapped[int] = mapped_column(Integer, default=3 * 86400)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SequenceStep(Base):
+    __tablename__ = "sequence_steps"
+    __table_args__ = (UniqueConstraint("sequence_id", "position"),)
+    id: Mapped[int] = _id()
+    sequence_id: Mapped[int] = _fk("sequences.id")
+    position: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    #: Wait after the previous step was sent (after enrolling, for the first step).
+    delay_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    business_days_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Send window as minutes after midnight in the sequence's zone; NULL: any time.
+    window_start: Mapped[int | None] = mapped_column(Integer)
+    window_end: Mapped[int | None] = mapped_column(Integer)
+    #: Start a new thread instead of replying to the previous step.
+    new_thread: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Enrollment(Base):
+    """A contact going through a sequence from one of the enrolling user's inboxes."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("sequence_id", "contact_id"),
+        Index("ix_enrollments_state_due", "state", "next_due_at"),
+    )
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = _fk("accounts.id")
+    sequence_id: Mapped[int] = _fk("sequences.id")
+    contact_id: Mapped[int] = _fk("contacts.id")
+    user_id: Mapped[int] = _fk("users.id")
+    inbox_id: Mapped[int | None] = _fk("inboxes.id", nullable=True, ondelete="SET NULL")
+    sender: Mapped[str] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    #: Position of the next step to send (== number of steps sent).
+    next_step: Mapped[int] = mapped_column(Integer, default=0)
+    next_due_at: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboxSendLimit(Base):
+    """An admin's daily sending limit for an inbox (sequence sends); absent: the default."""
+
+    __tablename__ = "inbox_send_limits"
+    inbox_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    daily_limit: Mapped[int] = mapped_column(Integer)
+
+
+class SignalWatch(Base):
+    """The sequence engine's own checkpoint in an inbox's incoming folder (replies, bounces)."""
+
+    __tablename__ = "signal_watches"
+    inbox_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    folder: Mapped[str] = mapped_column(String(500))
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class MailSignal(Base):
+    """An incoming message that matters to sequences: a reply, an auto-reply or a bounce."""
+
+    __tablename__ = "mail_signals"
+    __table_args__ = (UniqueConstraint("inbox_id", "message_key"),)
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = _fk("accounts.id")
+    inbox_id: Mapped[int] = _fk("inboxes.id")
+    #: Message-ID, or a hash of the message when it has none.
+    message_key: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The contact who wrote (reply, auto-reply) or the address that failed (bounce).
+    address: Mapped[str] = mapped_column(String(320))
+    #: Message-IDs the message answers (In-Reply-To and References).
+    answers: Mapped[list[Any]] = mapped_column(default=list)
+    return_on: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BouncingAddress(Base):
+    __tablename__ = "bouncing_addresses"
+    __table_args__ = (UniqueConstraint("account_id", "email"),)
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = _fk("accounts.id")
+    email: Mapped[str] = mapped_column(String(320))
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class TrackedEmail(Base):
+    """An outbound email sent with an open pixel and rewritten links."""
+
+    __tablename__ = "tracked_emails"
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = _fk("accounts.id")
+    user_id: Mapped[int] = _fk("users.id")
+    outbound_email_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("outbound_emails.id", ondelete="CASCADE"), unique=True
+    )
+    #: The first To address: whose timeline the opens and clicks belong on.
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+
+
+class TrackingEvent(Base):
+    __tablename__ = "tracking_events"
+    __table_args__ = (Index("ix_tracking_events_email_at", "tracked_email_id", "at"),)
+    id: Mapped[int] = _id()
+    tracked_email_id: Mapped[int] = _fk("tracked_emails.id")
+    kind: Mapped[str] = mapped_column(String(10))
+    url: Mapped[str] = mapped_column(Text, default="")
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    #: From a mail-privacy proxy or right after sending: probably not the person.
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Channel(Base):
+    """A team inbox attached to the conversations inbox or the help desk (T1).
+
+    ``seen_source_id`` is the highest ``message_sources.id`` of this inbox already turned into
+    conversation state: sources only grow, so new sightings are exactly those above it.
+    """
+
+    __tablename__ = "channels"
+    inbox_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    destination: Mapped[str] = mapped_column(String(20))
+    #: Match or create the sender of each message as a contact.
+    create_contacts: Mapped[bool] = mapped_column(Boolean, default=True)
+    seen_source_id: Mapped[int] = mapped_column(Id, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChannelMember(Base):
+    """When a channel has members, only they (and admins) see its threads; none: everyone."""
+
+    __tablename__ = "channel_members"
+    __table_args__ = (UniqueConstraint("inbox_id", "user_id"),)
+    id: Mapped[int] = _id()
+    inbox_id: Mapped[int] = _fk("channels.inbox_id")
+    user_id: Mapped[int] = _fk("users.id")
+
+
+class ChannelRequest(Base):
+    """The destination an admin chose, kept until the provider's consent comes back."""
+
+    __tablename__ = "channel_requests"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """A thread as seen through one team inbox, with the team's state for it."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("inbox_id", "thread_id"),
+        Index("ix_conversations_account_status", "account_id", "status", "last_message_at"),
+    )
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = _fk("accounts.id")
+    inbox_id: Mapped[int] = _fk("inboxes.id")
+    thread_id: Mapped[int] = _fk("threads.id")
+    #: open | closed | deleted | spam
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    assignee_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    #: Help desk: new | waiting_on_contact | waiting_on_us | closed
+    ticket_status: Mapped[str] = mapped_column(String(30), default="new")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    #: Highest ``messages.id`` applied: a sighting of an older message is not news.
+    seen_message_id: Mapped[int] = mapped_column(Id, default=0)
+    last_message_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    #: Any change a viewer should see (message, state, comment): what open pages poll for.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationComment(Base):
+    """An internal note: seen by the team in the thread view, never sent."""
+
+    __tablename__ = "conversation_comments"
+    id: Mapped[int] = _id()
+    conversation_id: Mapped[int] = _fk("conversations.id")
+    author_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageTombstone(Base):
+    """A message deleted or marked as spam in a team inbox: never imported into it again."""
+
+    __tablename__ = "message_tombstones"
+    __table_args__ = (UniqueConstraint("inbox_id", "message_key"),)
+    id: Mapped[int] = _id()
+    inbox_id: Mapped[int] = _fk("inboxes.id")
+    #: The message's dedupe key: its Message-ID, else the content hash.
+    message_key: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

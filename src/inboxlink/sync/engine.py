@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inboxlink.clock import utcnow
+from inboxlink.conversations.tombstones import tombstoned
 from inboxlink.crm.ingest import Sighting, store_sightings
 from inboxlink.domain.logging_rules import contacts_to_log, direction_of
 from inboxlink.providers.base import Batch, Checkpoint, Connector, Folder, ScannedMessage
@@ -66,9 +67,17 @@ class InboxSync:
                 for parent in (m.headers.in_reply_to, *m.headers.references)
             }
             known = await known_message_ids(session, context.account_id, parents)
+            # A conversation the team deleted or marked as spam stays out (issue 7).
+            buried = (
+                await tombstoned(session, inbox.id, (m.headers.message_id for m in batch.messages))
+                if context.store_everything
+                else set()
+            )
         decisions = []
         for message in batch.messages:
             headers = message.headers
+            if headers.message_id in buried:
+                continue
             answers_known = bool(known & {headers.in_reply_to, *headers.references})
             chosen = contacts_to_log(
                 headers.participants(),

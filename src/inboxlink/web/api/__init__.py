@@ -2,8 +2,31 @@
 
 from fastapi import APIRouter
 
-from inboxlink.web.api import admin, contacts, emails, inboxes, me, notifications
+from inboxlink.web.api import (
+    admin,
+    channels,
+    contacts,
+    conversations,
+    emails,
+    inboxes,
+    me,
+    notifications,
+    sequences,
+    tracking,
+)
 
 router = APIRouter(prefix="/api/v1")
-for module in (me, inboxes, emails, contacts, notifications, admin):
+modules = (
+    me,
+    inboxes,
+    emails,
+    contacts,
+    notifications,
+    admin,
+    sequences,
+    tracking,
+    channels,
+    conversations,
+)
+for module in modules:
     router.include_router(module.router)

@@ -8,12 +8,15 @@ from inboxlink.web.pages import (
     connect,
     contacts,
     conversations,
+    inbox,
     notifications,
     oauth,
+    sequences,
     settings,
 )
 
 router = APIRouter(include_in_schema=False)
 # connect before settings: "/settings/email/connect" must not be read as an inbox route.
-for module in (auth, connect, settings, admin, conversations, contacts, notifications, oauth):
+modules = (auth, connect, settings, admin, conversations, inbox, contacts, notifications, oauth)
+for module in (*modules, sequences):
     router.include_router(module.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from inboxlink.domain.enums import Provider
+from inboxlink.domain.enums import InboxKind, Provider
 from inboxlink.errors import AppError, NotFound
 from inboxlink.services import oauth_connect
 from inboxlink.web.deps import Db, RuntimeDep, page_user
@@ -39,6 +39,8 @@ async def oauth_callback(
     runtime.signals.inboxes_changed.set()
     if user is not None:  # P6/P7: back to the Email settings, where a dialog confirms it
         outcome = "reconnected" if done.reconnected else "connected"
+        if done.inbox.kind == InboxKind.TEAM.value:  # T3: back to Inbox settings → Channels
+            return redirect(f"/conversations/settings/channels?{outcome}={done.inbox.id}")
         return redirect(f"/settings/email?{outcome}={done.inbox.id}")
     # Completed through the API without a browser session: a page saying so.
     connected: dict[str, object] = {"user": None, "inbox": done.inbox, "provider": provider}
