@@ -67,7 +67,9 @@ async def _find_ews(runtime: Runtime, email: str, username: str, password: str) 
             "autodiscover_failed",
             f"Autodiscover could not find the Exchange server for {email}. Open Show optional "
             "fields and enter your username and the Exchange URL (it usually looks like "
-            "https://mail.your-company.com/EWS/Exchange.asmx; your IT department knows it).",
+            "https://mail.your-company.com/EWS/Exchange.asmx; your IT department knows it). "
+            "If your phone reaches this mailbox through Exchange ActiveSync, that is not a way "
+            "inboxlink can connect: ask IT for the Exchange (EWS) URL and use it here.",
             status=422,
             steps=[step.to_dict() for step in found.steps],
         )
