@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.clock import as_utc, utcnow
 from inboxlink.conversations.model import DESTINATION_NAMES, Destination
-from inboxlink.domain.enums import InboxKind, Role
+from inboxlink.domain.enums import InboxKind
 from inboxlink.domain.inbox_state import InboxState
 from inboxlink.domain.permissions import Actor, can_manage_account_settings, can_see_channel
-from inboxlink.domain.recipients import team_disconnect_recipients
 from inboxlink.errors import Forbidden, NotFound
 from inboxlink.notifications.inbox import notify
+from inboxlink.notifications.recipients import disconnect_recipients
 from inboxlink.runtime import Runtime
 from inboxlink.services import lifecycle
 from inboxlink.services.inboxes import inbox_ref
@@ -149,16 +149,6 @@ async def set_members(
     session.add_all(ChannelMember(inbox_id=inbox_id, user_id=uid) for uid in sorted(valid))
     await session.flush()
     return await get_channel(session, actor, inbox_id)
-
-
-async def disconnect_recipients(session: AsyncSession, inbox: Inbox) -> set[int]:
-    """D3 for ``inbox``: every super admin and account-access user, and who connected it."""
-    rows = await session.execute(
-        select(User.id, User.role).where(User.account_id == inbox.account_id)
-    )
-    return team_disconnect_recipients(
-        ((uid, Role(role)) for uid, role in rows), inbox.connected_by_id
-    )
 
 
 async def delete_channel(

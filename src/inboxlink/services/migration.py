@@ -15,14 +15,14 @@ from sqlalchemy import select
 
 from inboxlink.clock import as_utc, utcnow
 from inboxlink.discovery.recommend import recommend
-from inboxlink.domain.enums import InboxKind, Provider, Role
+from inboxlink.domain.enums import Provider
 from inboxlink.domain.inbox_state import InboxState
-from inboxlink.domain.recipients import team_disconnect_recipients
 from inboxlink.errors import AppError
 from inboxlink.notifications.inbox import notify
+from inboxlink.notifications.recipients import disconnect_recipients
 from inboxlink.runtime import Runtime
 from inboxlink.services.inboxes import transition
-from inboxlink.store.tables import Inbox, User
+from inboxlink.store.tables import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +45,6 @@ def _moved_to(inbox: Inbox, recommended: str) -> str | None:
     return None
 
 
-async def _recipients(runtime: Runtime, inbox: Inbox) -> set[int]:
-    if inbox.kind != InboxKind.TEAM.value:
-        return {inbox.owner_id} if inbox.owner_id else set()
-    async with runtime.sessions() as session:
-        rows = await session.execute(
-            select(User.id, User.role).where(User.account_id == inbox.account_id)
-        )
-        return team_disconnect_recipients(
-            ((uid, Role(role)) for uid, role in rows), inbox.connected_by_id
-        )
-
-
 async def check_migration(runtime: Runtime, inbox_id: int) -> bool:
     """Re-check one inbox's domain; True when a move was found and acted on."""
     async with runtime.sessions() as session:
@@ -71,7 +59,6 @@ async def check_migration(runtime: Runtime, inbox_id: int) -> bool:
         moved = None  # gmail.com, outlook.com … cannot move
     else:
         moved = _moved_to(inbox, recommendation.provider)
-    recipients = await _recipients(runtime, inbox) if moved else set()
     async with runtime.sessions() as session, session.begin():
         current = await session.get(Inbox, inbox_id)
         assert current is not None
@@ -82,6 +69,7 @@ async def check_migration(runtime: Runtime, inbox_id: int) -> bool:
         target = InboxState.DISCONNECTED_MIGRATED if automatic else InboxState.NEEDS_RECONNECT
         if current.state == target.value:
             return False
+        recipients = await disconnect_recipients(session, current)
         where = _NAMES.get(moved, moved)
         if automatic:
             reason = (

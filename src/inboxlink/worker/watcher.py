@@ -19,6 +19,7 @@ from inboxlink.connectors import connector_for, folders_of
 from inboxlink.domain.inbox_state import ACTIVE_STATES, InboxState
 from inboxlink.errors import AppError
 from inboxlink.notifications.inbox import notify
+from inboxlink.notifications.recipients import disconnect_recipients
 from inboxlink.providers.errors import ConnectorError
 from inboxlink.runtime import Runtime
 from inboxlink.services.inboxes import transition
@@ -59,7 +60,7 @@ async def _record_delay(runtime: Runtime, inbox_id: int, error: AppError) -> Non
             inbox.delayed_since = now
             return
         since = as_utc(inbox.delayed_since)
-        if now - since < DELAY_NOTICE or not inbox.owner_id:
+        if now - since < DELAY_NOTICE:
             return
         told = await session.scalar(
             select(Notification.id).where(
@@ -72,7 +73,7 @@ async def _record_delay(runtime: Runtime, inbox_id: int, error: AppError) -> Non
             await notify(
                 session,
                 account_id=inbox.account_id,
-                user_ids={inbox.owner_id},
+                user_ids=await disconnect_recipients(session, inbox),
                 kind="sync_delayed",
                 title=f"{inbox.email} has not synced since {since:%Y-%m-%d %H:%M} UTC",
                 body=f"{error.message} inboxlink keeps trying and fetches everything it "
@@ -89,11 +90,10 @@ async def _needs_reconnect(runtime: Runtime, inbox_id: int, error: AppError) -> 
         transition(session, inbox, InboxState.NEEDS_RECONNECT, actor_id=None, reason=error.message)
         inbox.sync_state = "stopped"
         inbox.last_error_code, inbox.last_error_message = error.code, error.message
-        owners = {inbox.owner_id} if inbox.owner_id else set()
         await notify(
             session,
             account_id=inbox.account_id,
-            user_ids=owners,
+            user_ids=await disconnect_recipients(session, inbox),
             kind="needs_reconnect",
             title=f"Reconnect {inbox.email}",
             body=f"inboxlink can no longer sign in to {inbox.email}: {error.message}",
