@@ -89,12 +89,17 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="At most this many inboxes watched at once by this process."),
+    ] = None,
+) -> None:
     """Sync inboxes and send queued email, without the web server (production mode)."""
     from inboxlink.worker.runner import Runner
 
     async def run(runtime: Runtime) -> None:
-        runner = Runner(runtime)
+        runner = Runner(runtime, max_inboxes=concurrency)
         runner.start()
         typer.echo("inboxlink worker running; Ctrl+C stops it")
         try:

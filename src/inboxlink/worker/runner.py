@@ -40,8 +40,13 @@ async def _wait(event: asyncio.Event, timeout: float) -> None:
 
 
 class Runner:
-    def __init__(self, runtime: Runtime):
+    """``max_inboxes`` caps how many inboxes this process watches at once (``inboxlink worker
+    --concurrency``); the lowest ids are taken first and the rest wait, logged, until a slot
+    frees. Spreading inboxes over several workers is the scale-out issue's job."""
+
+    def __init__(self, runtime: Runtime, *, max_inboxes: int | None = None):
         self._runtime = runtime
+        self._max_inboxes = max_inboxes
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
 
@@ -62,6 +67,13 @@ class Runner:
                 active = set()
             for inbox_id in set(self._watchers) - active:  # disabled or removed: stop at once
                 self._watchers.pop(inbox_id).cancel()
+            if self._max_inboxes is not None and len(active) > self._max_inboxes:
+                log.warning(
+                    "%d active inboxes, this worker watches %d (--concurrency)",
+                    len(active),
+                    self._max_inboxes,
+                )
+                active = set(sorted(active)[: self._max_inboxes])
             for inbox_id in active:
                 running = self._watchers.get(inbox_id)
                 if running is None or running.done():
