@@ -8,14 +8,17 @@ current, so an inbox that needs reconnecting shows **Reconnect** without a reloa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.clock import as_utc, utcnow
 from inboxlink.domain.enums import InboxKind, Provider, Visibility
+from inboxlink.domain.permissions import Actor
 from inboxlink.errors import AppError
 from inboxlink.services import lifecycle, oauth_connect
 from inboxlink.services.connect import reconnect_imap_inbox
@@ -165,6 +168,26 @@ async def _act(
     )
 
 
+async def _switch(
+    request: Request,
+    inbox_id: int,
+    page: PageContext,
+    db: Db,
+    runtime: RuntimeDep,
+    csrf_token: str,
+    change: Callable[[AsyncSession, Actor, int], Awaitable[None]],
+) -> Response:
+    """Disable or enable, then back to the inbox in the list (or the error in place)."""
+    check_csrf(request, csrf_token)
+    try:
+        await change(db, page.actor, inbox_id)
+    except AppError as error:
+        return await _act(request, page, db, inbox_id, error)
+    await db.commit()
+    runtime.signals.inboxes_changed.set()
+    return redirect(f"/settings/email#inbox-{inbox_id}")
+
+
 @router.post("/settings/email/{inbox_id}/disable")
 async def disable_inbox(
     request: Request,
@@ -175,14 +198,7 @@ async def disable_inbox(
     csrf_token: CsrfField,
 ) -> Response:
     """D1: after "Yes, disable it" nothing is synced or sent through the inbox."""
-    check_csrf(request, csrf_token)
-    try:
-        await lifecycle.disable(db, page.actor, inbox_id)
-    except AppError as error:
-        return await _act(request, page, db, inbox_id, error)
-    await db.commit()
-    runtime.signals.inboxes_changed.set()
-    return redirect(f"/settings/email#inbox-{inbox_id}")
+    return await _switch(request, inbox_id, page, db, runtime, csrf_token, lifecycle.disable)
 
 
 @router.post("/settings/email/{inbox_id}/enable")
@@ -194,14 +210,7 @@ async def enable_inbox(
     runtime: RuntimeDep,
     csrf_token: CsrfField,
 ) -> Response:
-    check_csrf(request, csrf_token)
-    try:
-        await lifecycle.enable(db, page.actor, inbox_id)
-    except AppError as error:
-        return await _act(request, page, db, inbox_id, error)
-    await db.commit()
-    runtime.signals.inboxes_changed.set()
-    return redirect(f"/settings/email#inbox-{inbox_id}")
+    return await _switch(request, inbox_id, page, db, runtime, csrf_token, lifecycle.enable)
 
 
 @router.post("/settings/email/{inbox_id}/remove")
