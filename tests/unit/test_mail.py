@@ -106,3 +106,16 @@ def test_raw_utf8_and_folded_headers() -> None:
 def test_any_bytes_parse_without_raising(raw: bytes) -> None:
     headers = parse_headers(raw)
     assert isinstance(headers.subject, str)
+
+
+def test_hostile_structures_and_nul_bytes_never_stop_parsing() -> None:
+    nested = b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n"
+    for depth in range(1, 1200):
+        nested += (
+            f"--b{depth - 1}\r\nContent-Type: multipart/mixed; boundary=b{depth}\r\n\r\n".encode()
+        )
+    body = parse_body(b"From: a@b.example\r\nSubject: deep\r\n" + nested)
+    assert isinstance(body.snippet, str)
+    nul = b"From: a\x00b@c.example\r\nSubject: hi\x00there\r\n\r\nbody\x00text\r\n"
+    assert "\x00" not in parse_headers(nul).subject
+    assert "\x00" not in parse_body(nul).text

@@ -70,10 +70,20 @@ def html_to_text(html: str) -> str:
     return _SPACE.sub(" ", nh3.clean(html, tags=set())).strip()
 
 
+UNREADABLE = "(inboxlink could not read the content of this message)"
+
+
 def parse_body(raw: bytes) -> Body:
-    message = message_from_bytes(raw)
-    text = _part_content(message, "plain")
-    html = _part_content(message, "html")
+    """The readable parts of a message. Never raises: a message whose structure defeats the
+    parser (e.g. a thousand nested multiparts) gets an empty body and an explaining snippet,
+    so one hostile message cannot stop an inbox's sync. NULs, which no database text
+    column holds, are dropped."""
+    try:
+        message = message_from_bytes(raw)
+        text = _part_content(message, "plain").replace("\x00", "")
+        html = _part_content(message, "html").replace("\x00", "")
+    except (RecursionError, LookupError, ValueError, TypeError, AssertionError):
+        return Body(text="", html="", snippet=UNREADABLE)
     readable = text or html_to_text(html)
     return Body(text=text, html=html, snippet=_SPACE.sub(" ", readable).strip()[:SNIPPET_LENGTH])
 

@@ -90,7 +90,8 @@ def parse_headers(raw: bytes) -> HeaderInfo:
     """
     fields: dict[str, list[str]] = {}
     for name, value in _parser.parsebytes(raw).raw_items():
-        fields.setdefault(name.lower(), []).append(value)
+        # NUL has no place in a header and no database text column can hold it.
+        fields.setdefault(name.lower(), []).append(value.replace("\x00", ""))
 
     def get(name: str) -> str:
         return fields.get(name.lower(), [""])[0]
