@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint unit system-deps postgres bench clean
+.PHONY: run test lint unit system-deps postgres bench soak fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ postgres:
 
 bench: $(STAMP) system-deps postgres
 	$(BIN)/python -m bench.run
+
+## Long fault runs: the fault suite and the kill -9 test ten times over (figures printed).
+soak: $(STAMP) system-deps postgres
+	for run in $$(seq 10); do $(BIN)/pytest -p no:cacheprovider -q -s tests/reliability tests/integration/test_crash_recovery.py || exit 1; done
+
+## The JSON API fuzzed with many examples per operation.
+fuzz: $(STAMP)
+	INBOXLINK_FUZZ_EXAMPLES=500 $(BIN)/pytest -p no:cacheprovider -q -s tests/security/test_api_fuzz.py
 
 clean:
 	rm -rf $(VENV) .inboxlink .mypy_cache .ruff_cache test-output

@@ -6,8 +6,10 @@ The steps, each committed before the next starts:
      attempt already recorded it, or left the Message-ID in the Sent folder;
   3. file the copy in Sent, then ``sending → sent`` together with the timeline entries.
 A crash before ``sent_at`` is committed is retried after a look in Sent; after it, only the
-filing and logging are repeated, and both are idempotent. The one window that can still
-send twice is the instant between the server's "250 OK" and that commit.
+filing and logging are repeated, and both are idempotent. The one window a look in Sent
+cannot cover -- the server's "250 OK" received, the process killed before the commit, on a
+server that does not file sent mail itself (plain SMTP) -- ends as ``send_uncertain``: the
+email is not sent a second time and the sender is told (tests/reliability/test_outbox_crash).
 """
 
 from __future__ import annotations
@@ -71,26 +73,38 @@ async def due_emails(runtime: Runtime, limit: int = 50) -> list[int]:
         return list(rows)
 
 
-async def _claim(runtime: Runtime, email_id: int) -> bool:
+async def _claim(runtime: Runtime, email_id: int) -> str | None:
+    """Take the email: ``"queued"`` when it was waiting, ``"crashed"`` when this takes over the
+    claim of an attempt that never finished (its process died), None when not due."""
     now = utcnow()
+    due = {
+        "queued": OutboundEmail.state == OutboundState.QUEUED.value,
+        "crashed": (OutboundEmail.state == OutboundState.SENDING.value)
+        & (OutboundEmail.next_attempt_at <= now),
+    }
     async with runtime.sessions() as session, session.begin():
-        result = await session.execute(
-            update(OutboundEmail)
-            .where(
-                OutboundEmail.id == email_id,
-                or_(
-                    OutboundEmail.state == OutboundState.QUEUED.value,
-                    (OutboundEmail.state == OutboundState.SENDING.value)
-                    & (OutboundEmail.next_attempt_at <= now),
-                ),
+        for kind, condition in due.items():
+            result = await session.execute(
+                update(OutboundEmail)
+                .where(OutboundEmail.id == email_id, condition)
+                .values(
+                    state=OutboundState.SENDING.value,
+                    attempts=OutboundEmail.attempts + 1,
+                    next_attempt_at=now + STALE_CLAIM,
+                )
             )
-            .values(
-                state=OutboundState.SENDING.value,
-                attempts=OutboundEmail.attempts + 1,
-                next_attempt_at=now + STALE_CLAIM,
-            )
-        )
-        return bool(getattr(result, "rowcount", 0))
+            if getattr(result, "rowcount", 0):
+                return kind
+    return None
+
+
+def _uncertain() -> AppError:
+    return AppError(
+        "send_uncertain",
+        "inboxlink stopped while handing this email to the outgoing mail server, so it cannot "
+        "tell whether the server took it. It was not sent again, to avoid a duplicate: check "
+        "with the recipient, and send it again if it did not arrive.",
+    )
 
 
 async def _message_of(session: AsyncSession, row: OutboundEmail) -> OutgoingMessage:
@@ -111,7 +125,8 @@ async def _message_of(session: AsyncSession, row: OutboundEmail) -> OutgoingMess
 
 async def deliver(runtime: Runtime, email_id: int) -> None:
     """Send one queued email if it is still due; safe to call from several workers."""
-    if not await _claim(runtime, email_id):
+    claim = await _claim(runtime, email_id)
+    if claim is None:
         return
     async with runtime.sessions() as session:
         row = await session.get(OutboundEmail, email_id)
@@ -136,6 +151,12 @@ async def deliver(runtime: Runtime, email_id: int) -> None:
     try:
         if handed_over or (attempts > 1 and await connector.was_sent(message.message_id)):
             log.info("email %s was handed over by an earlier attempt; not sending again", email_id)
+        elif claim == "crashed" and not connector.files_sent_copies:
+            # The crashed attempt may have died between the server's "250" and recording it,
+            # and this server does not file sent mail, so Sent cannot tell: never risk a second
+            # copy (issue 10); the sender is told instead.
+            await _fail(runtime, email_id, _uncertain())
+            return
         else:
             await connector.send(message)
             await _record_handover(runtime, email_id)

@@ -68,6 +68,10 @@ class SentRef:
 class Connector(Protocol):
     """A logged-in view of one mailbox. Instances are used by one task at a time."""
 
+    #: True when the provider files what it sends in the Sent folder by itself (Gmail, Graph,
+    #: EWS SendAndSaveCopy): then Sent tells whether an interrupted send went out.
+    files_sent_copies: bool
+
     async def verify(self) -> AccountInfo:
         """Log in (incoming and outgoing), report the address, aliases, folders, capabilities."""
         ...

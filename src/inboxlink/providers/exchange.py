@@ -79,6 +79,8 @@ class ExchangeConnector:
     """A signed-in Exchange mailbox. The session starts on first use, at an address the network
     policy checked then; ``close`` ends it."""
 
+    files_sent_copies = True  # SendAndSaveCopy files it.
+
     def __init__(self, setup: ExchangeSetup, policy: NetworkPolicy, options: ExchangeOptions):
         self.setup = setup
         self._policy = policy

@@ -109,6 +109,8 @@ def _header_block(headers: list[Mapping[str, str]]) -> bytes:
 class GmailConnector:
     """One Gmail mailbox. Requests carry the keeper's access token; 401 renews it once."""
 
+    files_sent_copies = True  # Gmail files sent mail itself.
+
     def __init__(
         self, settings: Settings, keeper: TokenKeeper, *, http: httpx.AsyncClient | None = None
     ):

@@ -110,6 +110,8 @@ class GraphConnector:
     """A signed-in Microsoft mailbox. ``expected_email`` is the address the user asked to
     connect: signing in as anyone else (to reach a shared mailbox) is refused."""
 
+    files_sent_copies = True  # sendMail saves to Sent Items.
+
     def __init__(
         self,
         settings: Settings,

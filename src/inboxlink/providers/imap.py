@@ -324,7 +324,11 @@ async def _readable(fd: int, timeout: float) -> bool:
 
     loop.add_reader(fd, wake)
     try:
-        await asyncio.wait_for(ready, timeout)
+        # Not asyncio.wait_for: on 3.11 it swallows a cancellation that arrives as the socket
+        # turns readable (a server dropping us while the worker stops), and the watcher then
+        # never stops. asyncio.timeout lets the cancellation through.
+        async with asyncio.timeout(timeout):
+            await ready
         return True
     except TimeoutError:
         return False

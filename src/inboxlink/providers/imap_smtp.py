@@ -16,6 +16,9 @@ from inboxlink.providers.smtp import SmtpSender
 
 
 class ImapSmtpConnector:
+    #: SMTP servers do not file what they send, so Sent only shows what inboxlink filed.
+    files_sent_copies = False
+
     def __init__(self, imap: ImapConnector, smtp: SmtpSender, *, sent_folder: str | None = None):
         self._imap = imap
         self._smtp = smtp

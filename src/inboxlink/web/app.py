@@ -78,6 +78,14 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
         body = {"error": {"code": "invalid_request", "message": f"Check the request: {problems}"}}
         return _error_response(request, 422, body)
 
+    @app.exception_handler(OverflowError)
+    async def number_too_large(request: Request, exc: OverflowError) -> Response:
+        # An id beyond 64 bits reaches SQLite's driver as OverflowError (found by the API fuzz).
+        message = "A number in the request is too large. Check the request."
+        return _error_response(
+            request, 422, {"error": {"code": "invalid_request", "message": message}}
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _STATUS_CODES.get(exc.status_code, "http_error")

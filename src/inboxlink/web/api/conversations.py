@@ -3,7 +3,7 @@ internal comments and replies from the team address."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
@@ -46,7 +46,10 @@ class TicketIn(BaseModel):
 
 
 class DiscardIn(BaseModel):
-    reason: Status = Field(default=Status.DELETED, description="deleted or spam")
+    # Only these two: any other status reached actions.discard as a 500 (API fuzz, issue 10).
+    reason: Literal[Status.DELETED, Status.SPAM] = Field(
+        default=Status.DELETED, description="deleted or spam"
+    )
 
 
 async def _summary(db: Db, caller: ApiCaller, summary: Summary) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from inboxlink.errors import AppError
+from inboxlink.security.throttle import LoginThrottle
 from inboxlink.services import users
 from inboxlink.web.deps import SESSION_COOKIE, Db, page_user
 from inboxlink.web.pages.common import check_csrf, redirect, render
@@ -73,12 +75,36 @@ async def login_submit(
     request: Request, db: Db, csrf_token: FormStr, email: FormStr, password: FormStr
 ) -> Response:
     check_csrf(request, csrf_token)
+    throttle = _throttle(request)
+    ip = request.client.host if request.client else ""
+    context: dict[str, object] = {"values": {"email": email}}
+    wait = throttle.retry_after(email, ip)
+    if wait is not None:
+        context["error"] = AppError(
+            "too_many_attempts",
+            f"Too many failed sign-ins. Try again in {math.ceil(wait / 60)} minute(s).",
+            retry_after=wait,
+        )
+        response = render(request, "login.html", context, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
         user = await users.authenticate(db, email, password)
     except AppError as error:
-        context = {"values": {"email": email}, "error": error}
+        throttle.failed(email, ip)
+        context["error"] = error
         return render(request, "login.html", context, status=401)
+    throttle.succeeded(email, ip)
     return _signed_in_response(await users.start_session(db, user))
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    """One throttle per app (per web process); see security/throttle.py."""
+    state = request.app.state
+    if not hasattr(state, "login_throttle"):
+        state.login_throttle = LoginThrottle()
+    throttle: LoginThrottle = state.login_throttle
+    return throttle
 
 
 @router.post("/logout")
