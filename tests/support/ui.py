@@ -168,3 +168,46 @@ def show_optional_fields(page: Page) -> None:
     if optional.get_attribute("open") is None:
         page.get_by_text("Show optional fields").click()
     expect(page.get_by_label("Exchange URL")).to_be_visible()
+
+
+def open_channels(page: Page, server: LiveServer, shots: str = "") -> None:
+    """Conversations → Inbox → Inbox settings (bottom left) → Channels (T3), as an admin."""
+    page.goto(f"{server.url}/settings/email")
+    page.get_by_role("link", name="Conversations", exact=True).click()
+    sidebar = page.get_by_role("complementary", name="Conversations")
+    expect(sidebar.get_by_role("heading", name="Inbox")).to_be_visible()
+    if shots:
+        screenshot(page, f"{shots}-inbox")
+    sidebar.get_by_role("link", name="Inbox settings").click()
+    page.get_by_role("navigation", name="Inbox settings").get_by_role(
+        "link", name="Channels"
+    ).click()
+    expect(page.get_by_role("heading", name="Channels", exact=True)).to_be_visible()
+    if shots:
+        screenshot(page, f"{shots}-channels")
+
+
+def start_team_connect(
+    page: Page, email: str, destination: str, provider: str, shots: str = ""
+) -> None:
+    """On Channels: destination, address, the provider (the domain is unknown to DNS), the
+    disclosure (P5) and Continue, ending on the provider's consent page."""
+    form = page.get_by_role("region", name="Connect team email")
+    form.get_by_role("radio", name=destination).check()
+    form.get_by_label("Team email address").fill(email)
+    form.get_by_role("button", name="Next").click()
+    form.get_by_role("radio", name=provider, exact=True).check()
+    if shots:
+        screenshot(page, f"{shots}-provider")
+    form.get_by_role("button", name="Next").click()
+    expect(form).to_contain_text(f"Connect to {provider}")
+    expect(form).to_contain_text(f"{email} to the {destination.lower()}")
+    expect(form.get_by_role("heading", name="What inboxlink will access")).to_be_visible()
+    if shots:
+        screenshot(page, f"{shots}-disclosure")
+    form.get_by_role("button", name="Continue").click()
+
+
+def team_channel_row(page: Page, email: str) -> Locator:
+    """The channel's entry on Conversations → Inbox settings → Channels."""
+    return page.get_by_role("list", name="Team channels").get_by_role("listitem", name=email)

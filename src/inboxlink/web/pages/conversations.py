@@ -17,6 +17,7 @@ from inboxlink.conversations.model import DESTINATION_NAMES, Destination
 from inboxlink.discovery.recommend import recommend
 from inboxlink.domain.enums import Provider
 from inboxlink.errors import AppError
+from inboxlink.notifications.inbox import unread_count
 from inboxlink.services.users import check_email
 from inboxlink.web.deps import Db, RuntimeDep
 from inboxlink.web.pages.common import PageContext, SignedIn, check_csrf, redirect, render
@@ -115,4 +116,6 @@ async def delete(
     steps = await delete_channel(db, runtime, page.actor, inbox_id)
     await db.commit()
     runtime.signals.inboxes_changed.set()
-    return await _page(request, page, db, deleted={"email": email, "steps": steps})
+    # The deleter is usually a D3 recipient: the bell counts the notification just sent.
+    unread = await unread_count(db, page.actor)
+    return await _page(request, page, db, deleted={"email": email, "steps": steps}, unread=unread)

@@ -6,6 +6,7 @@ Pages refresh conversation state from the store on every view, and poll ``/conve
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -119,6 +120,9 @@ async def thread(
         ticket_names=TICKET_NAMES,
         priorities=[p.value for p in Priority],
         version=f"{c.updated_at.isoformat()}:{len(detail.messages)}:{len(detail.comments)}",
+        # One key per rendered form: a double submit sends once, while a second tab (or this
+        # page after the live refresh) still sends its own, different reply.
+        reply_key=secrets.token_urlsafe(12),
         error=error[:300],
         sent=request.query_params.get("sent", ""),
     )

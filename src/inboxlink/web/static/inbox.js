@@ -32,3 +32,16 @@ function watchLive() {
 }
 
 document.addEventListener("DOMContentLoaded", watchLive);
+
+// Channels: a channel's Delete shows only while the row is hovered or focused, and neither
+// holds while its dialog is open, so Delete would be hidden (unfocusable) when the dialog
+// closes and focus would fall to the page. Keep the row's actions shown until then.
+document.addEventListener("click", (event) => {
+  const opener = event.target.closest(".inbox .actions [data-dialog]");
+  const dialog = opener && document.getElementById(opener.dataset.dialog);
+  if (!dialog) return;
+  const actions = opener.closest(".actions");
+  actions.style.display = "flex";
+  // app.js gives focus back to the opener in its capturing listener, before this one runs.
+  dialog.addEventListener("close", () => { actions.style.display = ""; }, { once: true });
+});
