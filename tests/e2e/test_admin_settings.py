@@ -63,6 +63,8 @@ def test_domain_settings_prefill_the_connect_form(
     page.get_by_role("link", name="Account email settings").click()
     expect(page).to_have_url(f"{server.url}/settings/account")
     expect(page.get_by_text("No domain settings yet.")).to_be_visible()
+    # Issue 6: without INBOXLINK_SMTP_URL the page says notifications stay in-app.
+    expect(page.get_by_text("notifications are shown in inboxlink only")).to_be_visible()
     screenshot(page, "admin-1-empty")
 
     page.get_by_label("Domain", exact=True).fill("example.test")

@@ -56,6 +56,7 @@ async def _account_page(
         policy=(await account_settings.logging_policy(db, page.actor)).value,
         policy_names=POLICY_NAMES,
         security_choices=SECURITY_CHOICES,
+        notification_email=bool(request.app.state.runtime.settings.smtp_url),
         **extra,
     )
     return render(request, "settings_account.html", context, status=status)
