@@ -80,7 +80,7 @@ async def sequences_page(request: Request, page: SignedIn, db: Db) -> Response:
         sequence_dict(s, await steps_of(db, s.id)) for s in await list_sequences(db, page.actor)
     ]
     return render(
-        request, "sequences.html", page.template_values(sequences=found, section="contacts")
+        request, "sequences.html", page.template_values(sequences=found, section="sequences")
     )
 
 
@@ -110,7 +110,7 @@ async def _editor(
         preview=preview,
         tokens=TOKENS,
         error=error,
-        section="contacts",
+        section="sequences",
     )
     return render(request, "sequences_edit.html", context, status=error.status if error else 200)
 
