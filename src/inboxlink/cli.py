@@ -74,6 +74,7 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the web pages and the API (and, unless --no-worker, sync and send in-process)."""
+    from inboxlink.web import access_log
     from inboxlink.web.app import create_app
     from inboxlink.worker import start_in_process
 
@@ -85,6 +86,7 @@ def serve(
     typer.echo(
         f"inboxlink {__version__} on http://{host}:{port} (public URL {settings.public_url})"
     )
+    access_log.install()
     uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
 
 
