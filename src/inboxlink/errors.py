@@ -38,3 +38,14 @@ class Forbidden(AppError):
 
 class Conflict(AppError):
     status = 409
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what led to it: client libraries wrap the socket or TLS error that tells
+    what really happened in errors of their own (aiosmtplib, httpx, requests)."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found

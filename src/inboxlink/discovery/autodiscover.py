@@ -279,14 +279,6 @@ class Autodiscover:
         return str(answer)
 
 
-def _certificate_problem(exc: BaseException | None) -> bool:
-    while exc is not None:
-        if is_certificate_error(exc):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 async def _exchange(
     client: httpx.AsyncClient,
     method: str,
@@ -326,7 +318,7 @@ async def _exchange(
                         raise _Failed(f"the answer is larger than {_MAX_BYTES} bytes")
                 return bytes(body)
         except httpx.TransportError as exc:
-            if _certificate_problem(exc):
+            if is_certificate_error(exc):
                 raise _Failed(f"the certificate of {url.host} is not trusted") from exc
             last_error = exc
     raise _Failed(f"could not connect to {url.host} ({last_error})")

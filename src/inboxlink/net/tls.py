@@ -6,6 +6,8 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+from inboxlink.errors import causes
+
 
 def client_context(*, trust_any: bool = False, extra_ca_file: Path | None = None) -> ssl.SSLContext:
     if trust_any:
@@ -20,7 +22,9 @@ def client_context(*, trust_any: bool = False, extra_ca_file: Path | None = None
 
 
 def is_certificate_error(exc: BaseException) -> bool:
-    """True when a failed handshake was about trust (not a dropped connection)."""
-    return isinstance(exc, ssl.SSLCertVerificationError) or (
-        isinstance(exc, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(exc)
+    """True when a failed connection was about trust (not a dropped connection), also when a
+    client library wrapped the TLS error (its text still names the verification failure)."""
+    return any(
+        isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(e)
+        for e in causes(exc)
     )

@@ -56,26 +56,11 @@ def ews_unreachable(url: str, reason: str) -> ConnectorError:
     )
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in found:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found
-
-
-def _certificate_problem(exc: BaseException) -> bool:
-    return any(
-        is_certificate_error(e) or "CERTIFICATE_VERIFY_FAILED" in str(e) for e in _chain(exc)
-    )
-
-
 def translate(exc: BaseException, url: str, pin: Pin | None) -> ConnectorError:
     """The ``ConnectorError`` for a failure of an EWS call to ``url``."""
     host = urlsplit(url).hostname or url
     status = pin.last_status if pin is not None else None
-    if _certificate_problem(exc):
+    if is_certificate_error(exc):
         return certificate_untrusted(host)
     if isinstance(exc, ews.UnauthorizedError) or status == 401:
         return auth_failed()

@@ -24,6 +24,7 @@ from aiosmtplib import (
 )
 
 from inboxlink.domain.servers import Credentials, ServerSettings
+from inboxlink.errors import causes
 from inboxlink.mail.outgoing import OutgoingMessage
 from inboxlink.net.policy import HostNotFound, NetworkPolicy
 from inboxlink.net.tls import client_context, is_certificate_error
@@ -49,16 +50,6 @@ def recipient_refused(refusals: list[SMTPRecipientRefused]) -> ConnectorError:
         transient=all(400 <= refusal.code < 500 for refusal in refusals),
         recipients=addresses,
     )
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and its causes: aiosmtplib wraps TLS failures in its own errors."""
-    found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in found:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found
 
 
 def _reason(exc: BaseException) -> str:
@@ -196,19 +187,19 @@ class SmtpSender:
 
     def _translate(self, exc: BaseException) -> ConnectorError:
         host, port = self._server.host, self._server.port
-        causes = _chain(exc)
-        if any(is_certificate_error(cause) for cause in causes):
+        chain = causes(exc)
+        if is_certificate_error(exc):
             return certificate_untrusted(host)
         if isinstance(exc, SMTPAuthenticationError) and exc.code >= 500:
             return auth_failed("outgoing mail (SMTP)")
         if isinstance(exc, SMTPResponseException):
             return protocol_error(_KIND, host, f"{exc.code} {exc.message}")
-        if any(isinstance(cause, ssl.SSLError) for cause in causes):
+        if any(isinstance(cause, ssl.SSLError) for cause in chain):
             return protocol_error(
                 _KIND, host, "the TLS handshake failed; check SSL or STARTTLS in the settings"
             )
         if isinstance(exc, OSError | SMTPTimeoutError) or any(
-            isinstance(cause, OSError) for cause in causes
+            isinstance(cause, OSError) for cause in chain
         ):
             return unreachable(_KIND, host, port, _reason(exc))
         return protocol_error(_KIND, host, str(exc))
