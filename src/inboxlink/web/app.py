@@ -34,10 +34,10 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
 
 
-def _error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
+async def _error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
     if _wants_json(request):
         return JSONResponse(body, status_code=status)
-    return render_error(request, status, body["error"]["message"])
+    return await render_error(request, status, body["error"]["message"])
 
 
 def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> FastAPI:
@@ -67,7 +67,7 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
-        return _error_response(request, exc.status, exc.to_dict())
+        return await _error_response(request, exc.status, exc.to_dict())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -76,13 +76,13 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
             for err in exc.errors()
         )
         body = {"error": {"code": "invalid_request", "message": f"Check the request: {problems}"}}
-        return _error_response(request, 422, body)
+        return await _error_response(request, 422, body)
 
     @app.exception_handler(OverflowError)
     async def number_too_large(request: Request, exc: OverflowError) -> Response:
         # An id beyond 64 bits reaches SQLite's driver as OverflowError (found by the API fuzz).
         message = "A number in the request is too large. Check the request."
-        return _error_response(
+        return await _error_response(
             request, 422, {"error": {"code": "invalid_request", "message": message}}
         )
 
@@ -90,7 +90,7 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail) if exc.status_code != 404 else "There is nothing at this address."
-        return _error_response(
+        return await _error_response(
             request, exc.status_code, {"error": {"code": code, "message": message}}
         )
 

@@ -66,8 +66,14 @@ def render(
     return response
 
 
-def render_error(request: Request, status: int, message: str) -> HTMLResponse:
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+async def render_error(request: Request, status: int, message: str) -> HTMLResponse:
+    """The error page, with the navigation when someone is signed in (so they can go on)."""
+    runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        user = await page_user(request, session)
+        unread = await unread_count(session, users.actor_of(user)) if user else 0
+    context = {"status": status, "message": message, "user": user, "unread": unread}
+    return render(request, "error.html", context, status=status)
 
 
 @dataclass(frozen=True, slots=True)
