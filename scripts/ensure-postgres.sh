@@ -7,7 +7,13 @@ url="${INBOXLINK_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgre
 host=$(sed -E 's#^[a-z+]+://([^@/]*@)?([^:/]+).*#\2#' <<<"$url")
 port=$(sed -nE 's#^[a-z+]+://([^@/]*@)?[^:/]+:([0-9]+).*#\2#p' <<<"$url"); port=${port:-5432}
 
-answers() { command -v pg_isready >/dev/null && pg_isready -q -h "$host" -p "$port"; }
+answers() {
+  if command -v pg_isready >/dev/null; then
+    pg_isready -q -h "$host" -p "$port"
+  else  # no client tools yet: is anything listening at all?
+    (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+  fi
+}
 
 answers && exit 0
 if [ "$(id -u)" -ne 0 ]; then
