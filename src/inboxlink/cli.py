@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -15,6 +15,7 @@ from inboxlink import __version__
 from inboxlink.config import Settings, load_settings
 from inboxlink.domain.enums import Role
 from inboxlink.errors import AppError
+from inboxlink.jobs.holdings import Holdings
 from inboxlink.runtime import Runtime
 from inboxlink.services import users
 from inboxlink.store import migrate
@@ -28,6 +29,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 
 T = TypeVar("T")
+
+#: Inboxes one procrastinate worker process watches at most unless --concurrency says otherwise
+#: (issue 9 measures one process holding 1,000 IDLE connections).
+DEFAULT_WORKER_INBOXES = 1000
 
 
 def _version(value: bool) -> None:
@@ -62,6 +67,15 @@ def _with_runtime(work: Callable[[Runtime], Awaitable[T]], settings: Settings | 
         raise typer.Exit(1) from error
 
 
+def _upgrade(settings: Settings) -> None:
+    """Alembic migrations, plus procrastinate's tables when that engine is chosen."""
+    migrate.upgrade(settings)
+    if settings.job_engine == "procrastinate":
+        from inboxlink.jobs.procrastinate_app import ensure_schema
+
+        asyncio.run(ensure_schema(settings))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -74,43 +88,99 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the web pages and the API (and, unless --no-worker, sync and send in-process)."""
+    from inboxlink.ops import logs
     from inboxlink.web import access_log
     from inboxlink.web.app import create_app
     from inboxlink.worker import start_in_process
 
     settings = load_settings()
     if migrate_db:
-        migrate.upgrade(settings)
+        _upgrade(settings)
     runtime = Runtime.build(settings)
+    if not no_worker and settings.job_engine != "in_process":
+        no_worker = True  # the distributed engine's work runs in ``inboxlink worker`` processes
     application = create_app(runtime, start_worker=None if no_worker else start_in_process)
     typer.echo(
         f"inboxlink {__version__} on http://{host}:{port} (public URL {settings.public_url})"
     )
+    logs.configure(settings.log_format)
     access_log.install()
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(
+        application, host=host, port=port, log_config=None, log_level="info", proxy_headers=False
+    )
 
 
 @app.command()
 def worker(
     concurrency: Annotated[
         int | None,
-        typer.Option(min=1, help="At most this many inboxes watched at once by this process."),
+        typer.Option(
+            min=1,
+            help="At most this many inboxes watched at once by this process "
+            f"(default: all in-process, {DEFAULT_WORKER_INBOXES} with procrastinate).",
+        ),
+    ] = None,
+    ops_host: Annotated[str, typer.Option(help="Address of the health/metrics server.")] = (
+        "127.0.0.1"
+    ),
+    ops_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /healthz, /readyz, /metrics and /status on this port."),
     ] = None,
 ) -> None:
-    """Sync inboxes and send queued email, without the web server (production mode)."""
-    from inboxlink.worker.runner import Runner
+    """Sync inboxes and send queued email, without the web server (production mode).
+
+    SIGTERM or Ctrl+C drains the worker: its inboxes go back to the other workers first.
+    """
+    from inboxlink.jobs.holdings import Holdings
+    from inboxlink.ops import logs
+    from inboxlink.ops.server import serve_ops
+
+    settings = load_settings()
+    logs.configure(settings.log_format)
 
     async def run(runtime: Runtime) -> None:
-        runner = Runner(runtime, max_inboxes=concurrency)
-        runner.start()
-        typer.echo("inboxlink worker running; Ctrl+C stops it")
+        holdings = Holdings()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        side = (
+            [asyncio.create_task(serve_ops(runtime, holdings, ops_host, ops_port))]
+            if ops_port
+            else []
+        )
+        typer.echo(f"inboxlink worker running ({settings.job_engine}); SIGTERM drains it")
         try:
-            await asyncio.Event().wait()
+            await _work(runtime, holdings, stop, concurrency)
         finally:
-            await runner.stop()
+            for task in side:
+                task.cancel()
+            await asyncio.gather(*side, return_exceptions=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        _with_runtime(run)
+    _with_runtime(run, settings)
+
+
+async def _work(
+    runtime: Runtime, holdings: Holdings, stop: asyncio.Event, concurrency: int | None
+) -> None:
+    """Run the configured engine's worker until ``stop`` is set."""
+    if runtime.settings.job_engine == "procrastinate":
+        from inboxlink.jobs.procrastinate_worker import ProcrastinateWorker
+
+        engine = ProcrastinateWorker(
+            runtime, holdings, concurrency=concurrency or DEFAULT_WORKER_INBOXES
+        )
+        await engine.run(stop)
+        return
+    from inboxlink.worker.runner import Runner
+
+    runner = Runner(runtime, max_inboxes=concurrency, holdings=holdings)
+    runner.start()
+    try:
+        await stop.wait()
+    finally:
+        await runner.stop()
 
 
 @app.command()
@@ -159,7 +229,7 @@ def detect(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Run the database migrations (safe to run again)."""
-    migrate.upgrade(load_settings())
+    _upgrade(load_settings())
     typer.echo("database is up to date")
 
 

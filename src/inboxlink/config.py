@@ -7,6 +7,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,19 @@ class Settings(BaseSettings):
     tracking_notify_seconds: float = 3600.0
     #: PEM file of extra certificate authorities to trust (an on-premises CA), besides the system's.
     extra_ca_file: Path | None = None
+    #: Who runs sync sessions, sends and periodic jobs: ``in_process`` (the embedded default:
+    #: one process, any database) or ``procrastinate`` (production: any number of
+    #: ``inboxlink worker`` processes sharing the work through PostgreSQL; docs/scale-out.md).
+    job_engine: Literal["in_process", "procrastinate"] = "in_process"
+    #: How often a worker proves it is alive, and after how long without that its inboxes are
+    #: handed to the other workers (procrastinate engine).
+    worker_heartbeat_seconds: float = 10.0
+    worker_stalled_seconds: float = 30.0
+    #: How often a worker compares the inboxes it holds with its fair share and hands the
+    #: surplus back, so inboxes spread onto workers that joined (procrastinate engine).
+    rebalance_seconds: float = 60.0
+    #: ``text`` for people, ``json`` for log collectors (one JSON object per line).
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("public_url")
     @classmethod

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from inboxlink.config import Settings
+from inboxlink.jobs.scheduler import InProcessScheduler, Scheduler, Signals
 from inboxlink.net.dns import Resolver
 from inboxlink.net.policy import NetworkPolicy
 from inboxlink.security.vault import Vault
 from inboxlink.store.db import create_engine, session_factory
-
-
-@dataclass
-class Signals:
-    """In-process nudges from the web layer to the worker (it also polls, for other processes)."""
-
-    inboxes_changed: asyncio.Event = field(default_factory=asyncio.Event)
-    outbox_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -33,6 +25,9 @@ class Runtime:
     policy: NetworkPolicy
     #: Key for HMACs that need no storage (CSRF tokens); derived from the newest vault key.
     signing_key: str
+    #: How web requests and jobs hand work to the engine (``INBOXLINK_JOB_ENGINE``).
+    scheduler: Scheduler
+    #: The in-process runner's wake-ups; set through ``scheduler`` in the embedded mode.
     signals: Signals = field(default_factory=Signals)
 
     @classmethod
@@ -40,6 +35,7 @@ class Runtime:
         engine = create_engine(settings)
         resolver = Resolver(settings)
         keys = settings.secret_keys()
+        signals = Signals()
         return cls(
             settings=settings,
             engine=engine,
@@ -48,7 +44,18 @@ class Runtime:
             resolver=resolver,
             policy=NetworkPolicy(settings, resolver),
             signing_key=hashlib.sha256(b"inboxlink-signing:" + keys[0].encode()).hexdigest(),
+            scheduler=_scheduler(settings, signals),
+            signals=signals,
         )
 
     async def close(self) -> None:
+        await self.scheduler.close()
         await self.engine.dispose()
+
+
+def _scheduler(settings: Settings, signals: Signals) -> Scheduler:
+    if settings.job_engine == "procrastinate":
+        from inboxlink.jobs.procrastinate_scheduler import ProcrastinateScheduler
+
+        return ProcrastinateScheduler(settings)
+    return InProcessScheduler(signals)

@@ -18,6 +18,8 @@ from tests.support.ports import free_port
 class LiveServer:
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    #: Extra ``serve`` options, e.g. ``["--no-worker"]`` for production mode.
+    args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -34,7 +36,7 @@ class LiveServer:
         }
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - lives with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "inboxlink", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "inboxlink", "serve", "--port", str(self.port), *self.args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

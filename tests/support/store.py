@@ -8,6 +8,7 @@ SQLite: one migrated file per session, copied for each test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -42,9 +43,9 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A throw-away database on the test server, migrated to head."""
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """An empty database on the test server, dropped afterwards."""
     name = f"inboxlink_test_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
@@ -53,10 +54,18 @@ def postgres_database() -> Iterator[str]:
             f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}). Start it "
             "(make test does) or set INBOXLINK_TEST_POSTGRES_URL."
         )
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    migrate.upgrade(Settings(database_url=url))
-    yield url
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throw-away database on the test server, migrated to head."""
+    with throwaway_postgres() as url:
+        migrate.upgrade(Settings(database_url=url))
+        yield url
 
 
 @pytest.fixture(scope="session")

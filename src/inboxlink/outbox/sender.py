@@ -21,7 +21,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inboxlink.clock import utcnow
+from inboxlink.clock import as_utc, utcnow
 from inboxlink.connectors import connector_for
 from inboxlink.crm.ingest import Sighting, store_sighting
 from inboxlink.domain.enums import Direction, LoggingPolicy, OutboundState
@@ -30,6 +30,7 @@ from inboxlink.domain.logging_rules import contacts_to_log
 from inboxlink.errors import AppError
 from inboxlink.mail.headers import parse_headers
 from inboxlink.mail.outgoing import OutgoingMessage
+from inboxlink.ops.metrics import SEND_LATENCY
 from inboxlink.outbox.queue import outgoing_message
 from inboxlink.providers.errors import ConnectorError
 from inboxlink.runtime import Runtime
@@ -177,6 +178,7 @@ async def _record_handover(runtime: Runtime, email_id: int) -> None:
         row = await session.get(OutboundEmail, email_id)
         assert row is not None
         row.sent_at = utcnow()
+        SEND_LATENCY.observe((row.sent_at - as_utc(row.created_at)).total_seconds())
 
 
 async def _complete(

@@ -60,7 +60,7 @@ async def run_once(runtime: Runtime) -> None:
     await apply_pending(runtime)
     await resume_due(runtime)
     if await send_due(runtime):
-        runtime.signals.outbox_changed.set()
+        await runtime.scheduler.outbox_changed()
 
 
 async def pause_for_unavailable_inboxes(runtime: Runtime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,15 +12,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inboxlink import __version__
 from inboxlink.errors import AppError
+from inboxlink.jobs.holdings import Holdings
+from inboxlink.ops.metrics import refresh
+from inboxlink.ops.server import database_ready
 from inboxlink.runtime import Runtime
 from inboxlink.web import api, pages, tracking
 from inboxlink.web.pages.common import LoginRequired, login_redirect, render_error
 
-Lifespan = Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]]]]
+Lifespan = Callable[[Runtime, Holdings], Awaitable[Callable[[], Awaitable[None]]]]
 
 _STATUS_CODES = {
     401: "unauthenticated",
@@ -31,7 +36,7 @@ _STATUS_CODES = {
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+    return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/readyz")
 
 
 async def _error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
@@ -42,10 +47,11 @@ async def _error_response(request: Request, status: int, body: dict[str, Any]) -
 
 def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> FastAPI:
     """Build the app. ``start_worker`` (the in-process worker) runs for the app's lifetime."""
+    holdings = Holdings()  # what the in-process worker watches, for /metrics
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        stop = await start_worker(runtime) if start_worker else None
+        stop = await start_worker(runtime, holdings) if start_worker else None
         try:
             yield
         finally:
@@ -96,7 +102,26 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
+        """The process answers (liveness)."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> dict[str, str]:
+        """The process can serve requests: its database answers (readiness)."""
+        if not await database_ready(runtime):
+            raise AppError(
+                "database_unreachable",
+                "The database does not answer. inboxlink serves again once it is back.",
+                status=503,
+            )
+        return {"status": "ready"}
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics; in the embedded mode they include the in-process worker's."""
+        with contextlib.suppress(Exception):  # a down database must not hide the metrics
+            await refresh(runtime, holdings)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(api.router)
     app.include_router(pages.router)

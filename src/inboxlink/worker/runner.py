@@ -15,11 +15,10 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from inboxlink.domain.inbox_state import ACTIVE_STATES
-from inboxlink.notifications.email import deliver_pending
+from inboxlink.jobs.holdings import Holdings
+from inboxlink.jobs.periodic import PERIODIC_JOBS, PeriodicJob
 from inboxlink.outbox.sender import deliver, due_emails
 from inboxlink.runtime import Runtime
-from inboxlink.sequences.scheduler import run_once as run_sequences
-from inboxlink.services.migration import check_migration, due_for_check
 from inboxlink.store.tables import Inbox
 from inboxlink.worker.watcher import watch_inbox
 
@@ -27,7 +26,6 @@ log = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 5.0
 OUTBOX_POLL_SECONDS = 2.0
-PERIODIC_SECONDS = 30.0
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -40,13 +38,23 @@ async def _wait(event: asyncio.Event, timeout: float) -> None:
 
 
 class Runner:
-    """``max_inboxes`` caps how many inboxes this process watches at once (``inboxlink worker
-    --concurrency``); the lowest ids are taken first and the rest wait, logged, until a slot
-    frees. Spreading inboxes over several workers is the scale-out issue's job."""
+    """The in-process engine: everything in this one process, for the embedded mode (any
+    database) — several workers need the procrastinate engine (docs/scale-out.md).
 
-    def __init__(self, runtime: Runtime, *, max_inboxes: int | None = None):
+    ``max_inboxes`` caps how many inboxes this process watches at once (``inboxlink worker
+    --concurrency``); the lowest ids are taken first and the rest wait, logged, until a slot
+    frees."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        max_inboxes: int | None = None,
+        holdings: Holdings | None = None,
+    ):
         self._runtime = runtime
         self._max_inboxes = max_inboxes
+        self.holdings = holdings if holdings is not None else Holdings()
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
 
@@ -84,7 +92,8 @@ class Runner:
 
     async def _guarded(self, inbox_id: int) -> None:
         try:
-            await watch_inbox(self._runtime, inbox_id)
+            with self.holdings.holding(inbox_id):
+                await watch_inbox(self._runtime, inbox_id)
         except Exception:  # one broken inbox must never stop the others
             log.exception("inbox %s watcher stopped; it restarts on the next scan", inbox_id)
             await asyncio.sleep(RESCAN_SECONDS)
@@ -98,32 +107,19 @@ class Runner:
                 log.exception("outbox pass failed; trying again")
             await _wait(self._runtime.signals.outbox_changed, OUTBOX_POLL_SECONDS)
 
-    async def _periodic(self) -> None:
-        """Migration checks (G2) and notification emails: cheap, so a short cycle."""
+    async def _every(self, job: PeriodicJob) -> None:
         while True:
             try:
-                for inbox_id in await due_for_check(self._runtime):
-                    await check_migration(self._runtime, inbox_id)
-                await deliver_pending(self._runtime)
+                await job.run(self._runtime)
             except Exception:
-                log.exception("periodic pass failed; trying again")
-            await asyncio.sleep(PERIODIC_SECONDS)
-
-    async def _sequences(self) -> None:
-        """Sequence steps, replies, auto-replies and bounces, on their own tick."""
-        while True:
-            try:
-                await run_sequences(self._runtime)
-            except Exception:
-                log.exception("sequence pass failed; trying again")
-            await asyncio.sleep(self._runtime.settings.sequence_tick_seconds)
+                log.exception("periodic job %s failed; trying again", job.name)
+            await asyncio.sleep(job.every(self._runtime.settings))
 
     def start(self) -> None:
         self._loops = [
             asyncio.create_task(self._supervise(), name="inbox-supervisor"),
             asyncio.create_task(self._drain_outbox(), name="outbox"),
-            asyncio.create_task(self._periodic(), name="periodic"),
-            asyncio.create_task(self._sequences(), name="sequences"),
+            *(asyncio.create_task(self._every(job), name=job.name) for job in PERIODIC_JOBS),
         ]
 
     async def stop(self) -> None:
@@ -133,8 +129,10 @@ class Runner:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def start_in_process(runtime: Runtime) -> Callable[[], Awaitable[None]]:
+async def start_in_process(
+    runtime: Runtime, holdings: Holdings | None = None
+) -> Callable[[], Awaitable[None]]:
     """Start the background work for ``runtime``; returns the coroutine function that stops it."""
-    runner = Runner(runtime)
+    runner = Runner(runtime, holdings=holdings)
     runner.start()
     return runner.stop

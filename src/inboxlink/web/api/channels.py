@@ -66,5 +66,6 @@ async def remove_channel(
 ) -> dict[str, Any]:
     """D2: disconnect and remove the team inbox; D3: notify admins and who connected it."""
     steps = await delete_channel(db, runtime, caller.actor, inbox_id)
-    runtime.signals.inboxes_changed.set()
+    await db.commit()
+    await runtime.scheduler.inbox_changed(inbox_id)
     return {"deleted": True, "provider_steps": steps}

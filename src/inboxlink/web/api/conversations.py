@@ -150,5 +150,5 @@ async def send_reply(
         idempotency_key,
     )
     await db.commit()
-    runtime.signals.outbox_changed.set()
+    await runtime.scheduler.outbox_changed()
     return outbound_dict(queued)

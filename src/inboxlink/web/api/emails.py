@@ -54,7 +54,7 @@ async def send_email(
     )
     row = await enqueue(db, caller.actor, request, idempotency_key)
     await db.commit()
-    runtime.signals.outbox_changed.set()
+    await runtime.scheduler.outbox_changed()
     return outbound_dict(row)
 
 

@@ -145,7 +145,7 @@ async def connect(
                 inbox_automation=body.inbox_automation,
             ),
         )
-        runtime.signals.inboxes_changed.set()
+        await runtime.scheduler.inbox_changed(exchange.id)
         return await _answer(db, exchange.id, caller)
     request = ImapConnectRequest(
         email=body.email,
@@ -160,7 +160,7 @@ async def connect(
         inbox_automation=body.inbox_automation,
     )
     inbox = await connect_imap_inbox(runtime, caller.actor, request)
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(inbox.id)
     return await _answer(db, inbox.id, caller)
 
 
@@ -196,21 +196,23 @@ async def reconnect(
 ) -> dict[str, Any]:
     """Sign in again after the server refused the stored password (``needs_reconnect``)."""
     await reconnect_imap_inbox(runtime, caller.actor, inbox_id, body.password, body.smtp_password)
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(inbox_id)
     return await _answer(db, inbox_id, caller)
 
 
 @router.post("/{inbox_id}/disable")
 async def disable(inbox_id: int, caller: ApiCaller, db: Db, runtime: RuntimeDep) -> dict[str, Any]:
     await lifecycle.disable(db, caller.actor, inbox_id)
-    runtime.signals.inboxes_changed.set()
+    await db.commit()  # before the engine looks: a worker in another process reads the state
+    await runtime.scheduler.inbox_changed(inbox_id)
     return await _answer(db, inbox_id, caller)
 
 
 @router.post("/{inbox_id}/enable")
 async def enable(inbox_id: int, caller: ApiCaller, db: Db, runtime: RuntimeDep) -> dict[str, Any]:
     await lifecycle.enable(db, caller.actor, inbox_id)
-    runtime.signals.inboxes_changed.set()
+    await db.commit()
+    await runtime.scheduler.inbox_changed(inbox_id)
     return await _answer(db, inbox_id, caller)
 
 
@@ -218,5 +220,6 @@ async def enable(inbox_id: int, caller: ApiCaller, db: Db, runtime: RuntimeDep) 
 async def remove(inbox_id: int, caller: ApiCaller, db: Db, runtime: RuntimeDep) -> dict[str, Any]:
     """Remove a disabled inbox (409 ``inbox_not_disabled`` otherwise); answers the D4 steps."""
     steps = await lifecycle.remove(db, runtime, caller.actor, inbox_id)
-    runtime.signals.inboxes_changed.set()
+    await db.commit()
+    await runtime.scheduler.inbox_changed(inbox_id)
     return {"removed": True, "provider_steps": steps}

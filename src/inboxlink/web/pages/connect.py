@@ -349,7 +349,7 @@ async def _connect_exchange(
         raw_steps = error.extra.get("steps")
         steps = _steps_from(json.dumps(raw_steps)) if isinstance(raw_steps, list) else []
         return _exchange_form(request, page, flow, form, error=error, steps=steps)
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(inbox.id)
     recommendation = ews_recommendation(form["ews_url"])
     used = bool(recommendation and inbox.settings.get("ews_url") == recommendation.url)
     return redirect(
@@ -535,5 +535,5 @@ async def connect_step(
             steps_json=json.dumps(steps),
             status=error.status if 400 <= error.status < 500 else 422,
         )
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(inbox.id)
     return redirect(f"/settings/email?connected={inbox.id}")

@@ -195,7 +195,7 @@ async def send_email(
             status=error.status,
         )
     await db.commit()
-    runtime.signals.outbox_changed.set()
+    await runtime.scheduler.outbox_changed()
     return redirect(f"/contacts/{contact.id}?sent={row.id}#composer")
 
 

@@ -115,7 +115,7 @@ async def delete(
     )
     steps = await delete_channel(db, runtime, page.actor, inbox_id)
     await db.commit()
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(inbox_id)
     # The deleter is usually a D3 recipient: the bell counts the notification just sent.
     unread = await unread_count(db, page.actor)
     return await _page(request, page, db, deleted={"email": email, "steps": steps}, unread=unread)

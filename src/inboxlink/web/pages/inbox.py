@@ -167,7 +167,7 @@ async def act(
             request_ = ReplyRequest(text=body, reply_all=action == "reply_all")
             await reply(db, actor, conversation_id, request_, idempotency_key or None)
             await db.commit()
-            runtime.signals.outbox_changed.set()
+            await runtime.scheduler.outbox_changed()
             return _back(conversation_id, sent="1")
         elif action == "ticket":
             await actions.triage(

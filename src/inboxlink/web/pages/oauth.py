@@ -36,7 +36,7 @@ async def oauth_callback(
     except AppError as failure:
         refused: dict[str, object] = {"user": user, "error": failure, "provider": provider}
         return render(request, "oauth_result.html", refused, status=failure.status)
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(done.inbox.id)
     if user is not None:  # P6/P7: back to the Email settings, where a dialog confirms it
         outcome = "reconnected" if done.reconnected else "connected"
         if done.inbox.kind == InboxKind.TEAM.value:  # T3: back to Inbox settings → Channels

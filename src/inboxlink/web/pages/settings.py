@@ -184,7 +184,7 @@ async def _switch(
     except AppError as error:
         return await _act(request, page, db, inbox_id, error)
     await db.commit()
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(inbox_id)
     return redirect(f"/settings/email#inbox-{inbox_id}")
 
 
@@ -231,7 +231,7 @@ async def remove_inbox(
     except AppError as error:
         return await _act(request, page, db, inbox_id, error)
     await db.commit()
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(inbox_id)
     removed = {"email": email, "provider": PROVIDER_NAMES.get(provider, provider), "steps": steps}
     return await _email_page(request, page, db, removed=removed)
 
@@ -262,7 +262,7 @@ async def inbox_options(
     except AppError as error:
         return await _act(request, page, db, inbox_id, error)
     await db.commit()
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(inbox_id)
     return redirect(f"/settings/email?saved={inbox_id}#inbox-{inbox_id}")
 
 
@@ -331,5 +331,5 @@ async def reconnect_inbox(
                 status=status,
             )
         return await _act(request, page, db, inbox_id, error)
-    runtime.signals.inboxes_changed.set()
+    await runtime.scheduler.inbox_changed(inbox_id)
     return redirect(f"/settings/email?reconnected={inbox_id}")

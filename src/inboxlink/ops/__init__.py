@@ -1,0 +1,1 @@
+"""What operators look at: health and readiness, Prometheus metrics, structured logs."""
