@@ -145,6 +145,14 @@ def spread(held: list[set[int]]) -> str:
     return "/".join(str(len(h)) for h in held)
 
 
+def memory(workers: list[WorkerProcess]) -> str:
+    """Each live worker's inboxes and resident memory: the per-inbox cost docs/scale-out.md
+    extrapolates from."""
+    return ", ".join(
+        f"{len(w.inboxes())} inboxes in {w.rss_kib() / 1024:.1f} MiB" for w in workers if w.alive
+    )
+
+
 @pytest.fixture
 def base_env(mail_ca: MailPki) -> dict[str, str]:
     return {
@@ -188,7 +196,7 @@ def test_workers_share_inboxes_take_over_after_a_crash_and_rebalance(
             90,
             "60 inboxes spread over three workers",
         )
-        print(f"[figures] spread over 3 workers: {spread(held)}")
+        print(f"[figures] spread over 3 workers: {spread(held)}; {memory(workers)}")
         deployment.deliver_round("first")
         deployment.wait_until_logged()
 
@@ -203,7 +211,7 @@ def test_workers_share_inboxes_take_over_after_a_crash_and_rebalance(
         failover = time.monotonic() - killed_at
         print(
             f"[figures] kill -9 of a worker holding {len(orphaned)} inboxes: watched again "
-            f"after {failover:.1f} s, spread {spread(held)}"
+            f"after {failover:.1f} s, spread {spread(held)}; {memory(workers)}"
         )
         deployment.wait_until_logged()
 

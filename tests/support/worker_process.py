@@ -66,6 +66,14 @@ class WorkerProcess:
         answer = httpx.get(self.url("/status"), timeout=30).json()
         return set(answer["inboxes"])
 
+    def rss_kib(self) -> int:
+        """Resident memory of the worker process now (Linux /proc), for the per-inbox cost."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS line")
+
     @property
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
