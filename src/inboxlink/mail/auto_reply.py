@@ -64,7 +64,7 @@ _AUTO_BODIES = re.compile(
     re.I,
 )
 
-_MONTHS = {
+MONTHS = {
     name: number
     for number, names in enumerate(
         [
@@ -85,8 +85,9 @@ _MONTHS = {
     )
     for name in names.split()
 }
-_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATE = (
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+#: A written date: ISO, day.month[.year], "3 March [2027]", "March 3[, 2027]" (five languages).
+DATE_PATTERN = (
     rf"(?P<iso>\d{{4}}-\d{{2}}-\d{{2}})"
     rf"|(?P<d1>\d{{1,2}})[./](?P<m1>\d{{1,2}})\.?(?:[./](?P<y1>\d{{2,4}}))?"
     rf"|(?P<d2>\d{{1,2}})\.?(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mn2>{_MONTH_NAMES})\.?,?(?:\s+(?P<y2>\d{{4}}))?"
@@ -99,14 +100,14 @@ _BACK = re.compile(
     r"|rientrerò (?:in ufficio )?(?:il|lunedì|martedì|mercoledì|giovedì|venerdì)?|rientro (?:il)?"
     r"|di ritorno (?:il)?|wracam(?: do biura)?(?: w dniu| dnia)?|powrót(?: w dniu| dnia)?"
     r"|od dnia|tillbaka(?: på kontoret)?(?: den| på)?|åter(?: på kontoret)?(?: den| på)?)"
-    rf"\s*(?:\w+,?\s+)?(?:den\s+)?(?P<date>{_DATE})",
+    rf"\s*(?:\w+,?\s+)?(?:den\s+)?(?P<date>{DATE_PATTERN})",
     re.I,
 )
 #: "away until X": X is the last day away.
 _UNTIL = re.compile(
     r"\b(?:until|till|through|bis(?: zum| einschließlich)?|fino al|fino a|sino al|do dnia|do"
     r"|till och med|t\.o\.m\.?|tom)"
-    rf"\s*(?:\w+,?\s+)?(?:den\s+)?(?P<date>{_DATE})",
+    rf"\s*(?:\w+,?\s+)?(?:den\s+)?(?P<date>{DATE_PATTERN})",
     re.I,
 )
 
@@ -184,7 +185,8 @@ def _is_auto_by_headers(message: Message) -> bool:
     return precedence in ("auto_reply", "bulk", "junk")
 
 
-def _parsed_date(match: re.Match[str], reference: date) -> date | None:
+def parsed_date(match: re.Match[str], reference: date) -> date | None:
+    """The day a ``DATE_PATTERN`` match names; without a year, the next one from ``reference``."""
     groups = match.groupdict()
     try:
         if groups["iso"]:
@@ -192,9 +194,9 @@ def _parsed_date(match: re.Match[str], reference: date) -> date | None:
         if groups["d1"]:
             day, month, year = int(groups["d1"]), int(groups["m1"]), groups["y1"]
         elif groups["d2"]:
-            day, month, year = int(groups["d2"]), _MONTHS[groups["mn2"].lower()], groups["y2"]
+            day, month, year = int(groups["d2"]), MONTHS[groups["mn2"].lower()], groups["y2"]
         else:
-            day, month, year = int(groups["d3"]), _MONTHS[groups["mn3"].lower()], groups["y3"]
+            day, month, year = int(groups["d3"]), MONTHS[groups["mn3"].lower()], groups["y3"]
         if year:
             full = int(year) + (2000 if len(year) == 2 else 0)
             return date(full, month, day)
@@ -209,10 +211,10 @@ def return_date(text: str, reference: date) -> date | None:
     """The first day back that an out-of-office text states, if it states one."""
     flat = " ".join(text.split())
     back = _BACK.search(flat)
-    if back and (found := _parsed_date(back, reference)):
+    if back and (found := parsed_date(back, reference)):
         return found
     until = _UNTIL.search(flat)
-    if until and (found := _parsed_date(until, reference)):
+    if until and (found := parsed_date(until, reference)):
         return found + timedelta(days=1)
     return None
 
