@@ -226,6 +226,18 @@ def _reference_date(message: Message) -> date:
         return date.today()
 
 
+def looks_out_of_office(subject: str, text: str) -> bool:
+    """From a stored message's subject and text alone (its headers are not stored)."""
+    return bool(_AUTO_SUBJECTS.search(subject) or _AUTO_BODIES.search(" ".join(text.split())))
+
+
+def out_of_office(subject: str, text: str, written_on: date) -> tuple[bool, date | None]:
+    """Is a stored message an out-of-office reply, and which first day back it states."""
+    if not looks_out_of_office(subject, text):
+        return False, None
+    return True, return_date(text, written_on)
+
+
 def may_be_bounce(sender: str, subject: str) -> bool:
     """From the headers alone: worth fetching to see whether it is a bounce."""
     return bool(_BOUNCE_SENDERS.match(sender) or _BOUNCE_SUBJECTS.search(subject))

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
+from inboxlink.automation.jobs import run_automation
 from inboxlink.domain.inbox_state import ACTIVE_STATES
 from inboxlink.notifications.email import deliver_pending
 from inboxlink.outbox.sender import deliver, due_emails
@@ -104,6 +105,7 @@ class Runner:
             try:
                 for inbox_id in await due_for_check(self._runtime):
                     await check_migration(self._runtime, inbox_id)
+                await run_automation(self._runtime)
                 await deliver_pending(self._runtime)
             except Exception:
                 log.exception("periodic pass failed; trying again")
