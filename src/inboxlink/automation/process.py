@@ -1,8 +1,9 @@
 """Running inbox automation over the new mail the sync engine stored.
 
 Like the team-inbox channels, each inbox keeps the highest ``message_sources.id`` it has
-looked at (``automation_source_id``): sources only grow, so new sightings are those above it,
-and the sync engine's hot path stays untouched. Only inboxes with the flag on are read, and
+looked at (``automation_cursors``): sources only grow, so new sightings are those above it,
+and the sync engine's hot path stays untouched (the pass locks the cursor row, never the
+inbox row the engine locks for each batch). Only inboxes with the flag on are read, and
 only messages dated on or after ``automation_since`` (when it was last turned on): the
 history from before — including the backfill that a connection with the flag on brings in —
 is left alone. The cursor moves in the transaction that applies the batch, so each message
@@ -22,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.automation.capture import extract
@@ -32,7 +34,14 @@ from inboxlink.clock import as_utc
 from inboxlink.domain.inbox_state import InboxState
 from inboxlink.mail.auto_reply import out_of_office
 from inboxlink.runtime import Runtime
-from inboxlink.store.tables import Alias, Contact, Inbox, Message, MessageSource
+from inboxlink.store.tables import (
+    Alias,
+    AutomationCursor,
+    Contact,
+    Inbox,
+    Message,
+    MessageSource,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +111,31 @@ async def _process(session: AsyncSession, inbox: Inbox, messages: list[Message])
                 await _suggest(session, inbox, message, recipients[0])
 
 
+async def _locked_cursor(session: AsyncSession, inbox_id: int) -> AutomationCursor:
+    """The inbox's cursor row, created at 0 the first time, locked until the transaction ends."""
+    cursor = await session.get(AutomationCursor, inbox_id, with_for_update=True)
+    if cursor is not None:
+        return cursor
+    try:
+        async with session.begin_nested():
+            session.add(AutomationCursor(inbox_id=inbox_id, source_id=0))
+    except IntegrityError:  # another worker created it a moment ago
+        pass
+    cursor = await session.get(
+        AutomationCursor, inbox_id, with_for_update=True, populate_existing=True
+    )
+    assert cursor is not None
+    return cursor
+
+
 async def process_inbox(session: AsyncSession, inbox: Inbox) -> bool:
     """Process the next batch of the inbox's new mail; True when more may be waiting."""
     since: datetime | None = inbox.automation_since
+    cursor = await _locked_cursor(session, inbox.id)
     top = await session.scalar(
         select(func.max(MessageSource.id)).where(MessageSource.inbox_id == inbox.id)
     )
-    if top is None or top <= inbox.automation_source_id or since is None:
+    if top is None or top <= cursor.source_id or since is None:
         return False
     rows = (
         await session.execute(
@@ -116,7 +143,7 @@ async def process_inbox(session: AsyncSession, inbox: Inbox) -> bool:
             .join(Message, Message.id == MessageSource.message_id)
             .where(
                 MessageSource.inbox_id == inbox.id,
-                MessageSource.id > inbox.automation_source_id,
+                MessageSource.id > cursor.source_id,
                 MessageSource.id <= top,
             )
             .order_by(MessageSource.id)
@@ -129,7 +156,7 @@ async def process_inbox(session: AsyncSession, inbox: Inbox) -> bool:
             fresh.setdefault(message.id, message)
     await _process(session, inbox, list(fresh.values()))
     full = len(rows) == BATCH
-    inbox.automation_source_id = rows[-1][0] if full else top
+    cursor.source_id = rows[-1][0] if full else top
     return full
 
 
@@ -149,7 +176,7 @@ async def run_automation_pass(runtime: Runtime) -> None:
             more = True
             while more:
                 async with runtime.sessions() as session, session.begin():
-                    inbox = await session.get(Inbox, inbox_id, with_for_update=True)
+                    inbox = await session.get(Inbox, inbox_id)
                     if inbox is None or not inbox.inbox_automation:
                         break  # turned off meanwhile: stop, keep what was captured
                     more = await process_inbox(session, inbox)

@@ -133,8 +133,6 @@ class Inbox(Base):
     migration_checked_at: Mapped[datetime | None]
     #: When inbox automation was last turned on: mail dated earlier is history, left alone.
     automation_since: Mapped[datetime | None]
-    #: Highest ``message_sources.id`` of this inbox that automation has looked at.
-    automation_source_id: Mapped[int] = mapped_column(Id, default=0)
 
     @validates("inbox_automation")
     def _turning_on(self, _key: str, value: bool) -> bool:
@@ -559,6 +557,19 @@ class MessageTombstone(Base):
     message_key: Mapped[str] = mapped_column(String(500))
     reason: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AutomationCursor(Base):
+    """Highest ``message_sources.id`` of an inbox that inbox automation has looked at.
+
+    A row of its own, not a column of ``inboxes``: the automation pass locks it, and the
+    sync engine, which locks the inbox row for every batch, never waits for that pass."""
+
+    __tablename__ = "automation_cursors"
+    inbox_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(Id, default=0)
 
 
 class ContactChange(Base):

@@ -138,14 +138,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("automation_since", sa.DateTime(timezone=True), nullable=True)
         )
-        batch_op.add_column(
-            sa.Column(
-                "automation_source_id",
-                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                nullable=False,
-                server_default="0",
-            )
-        )
+    op.create_table(
+        "automation_cursors",
+        sa.Column("inbox_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "source_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(["inbox_id"], ["inboxes.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("inbox_id"),
+    )
 
     # Inboxes that already had automation on start it now: what they hold is history.
     inboxes = sa.table(
@@ -161,18 +162,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("inboxes", schema=None) as batch_op:
-        batch_op.drop_column("automation_source_id")
-        batch_op.drop_column("automation_since")
-
-    with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.drop_column("back_on")
-        batch_op.drop_column("company")
-        batch_op.drop_column("job_title")
-        batch_op.drop_column("mobile")
-        batch_op.drop_column("phone")
-        batch_op.drop_column("last_name")
-        batch_op.drop_column("first_name")
+    # Plain DROP COLUMN (SQLite 3.35+), not a batch copy: copying means dropping the table,
+    # and with foreign keys on that would cascade to every timeline entry and enrollment.
+    op.drop_table("automation_cursors")
+    op.drop_column("inboxes", "automation_since")
+    for column in ("back_on", "company", "job_title", "mobile", "phone", "last_name", "first_name"):
+        op.drop_column("contacts", column)
 
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_tasks_user_state")
