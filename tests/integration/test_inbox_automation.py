@@ -16,14 +16,15 @@ from inboxlink.automation.dates import due_date
 from inboxlink.automation.jobs import run_automation
 from inboxlink.clock import utcnow
 from inboxlink.config import Settings
+from inboxlink.notifications.email import deliver_pending
 from inboxlink.runtime import Runtime
-from inboxlink.store.tables import Notification
+from inboxlink.store.tables import Notification, User
 from tests.integration.test_imap_inbox import connect_body
 from tests.support.accounts import Team
 from tests.support.api_helpers import add_contact, eventually, timeline
 from tests.support.dns_server import DnsServer
 from tests.support.dovecot import Dovecot
-from tests.support.mail_fixtures import MailPki, new_user
+from tests.support.mail_fixtures import MailPki, new_user, wait_for_notification_email
 from tests.support.mail_samples import sample_message
 from tests.support.postfix import Postfix
 
@@ -84,7 +85,8 @@ async def test_new_mail_fills_empty_fields_and_suggests_a_task(
     assert inbox["inbox_automation"] is True
 
     async def logged(count: int) -> bool:
-        return len(await timeline(api, team.member, anna_id)) >= count
+        items = await timeline(api, team.member, anna_id)
+        return len([i for i in items if i["type"] == "email"]) >= count
 
     assert await eventually(lambda: logged(1))
     await run_automation(runtime)
@@ -127,6 +129,16 @@ async def test_new_mail_fills_empty_fields_and_suggests_a_task(
             )
         )
     assert len(digests) == 1 and "send me the contract" in digests[0].body
+    # The digest goes by email too, through the notifications' system mail.
+    reader = new_user(dovecot)
+    async with runtime.sessions() as session, session.begin():
+        user = await session.get(User, team.member.id)
+        assert user is not None
+        user.email = reader.email
+    runtime.settings.smtp_url = f"smtp://127.0.0.1:{postfix.smtp_port}?from=robot@example.test"
+    await deliver_pending(runtime)
+    mailed = await asyncio.to_thread(wait_for_notification_email, dovecot, reader.email)
+    assert b"suggested task from your inbox" in mailed and b"send me the contract" in mailed
     accepted = await _json(await api.post(f"/api/v1/tasks/{task['id']}/accept", headers=headers))
     assert accepted["state"] == "open"
     refused = await api.post(f"/api/v1/tasks/{task['id']}/dismiss", headers=headers)
@@ -147,6 +159,48 @@ async def test_new_mail_fills_empty_fields_and_suggests_a_task(
     )
     assert conflict.status_code == 409
 
+    # The same message again: the undone company is not captured a second time, and the
+    # same request does not become a second task.
+    dovecot.deliver(
+        me.email, sample_message(anna.email, me.email, message_id="<again@x>", days_ago=0, body=NEW)
+    )
+    # An out-of-office reply: labelled, its return date on the contact, no task from it.
+    dovecot.deliver(
+        me.email,
+        sample_message(
+            anna.email, me.email, message_id="<ooo@x>", subject="Out of office", days_ago=0,
+            body="I am out of the office until 4 December 2026. Can you call my colleague?",
+        ),
+    )  # fmt: skip
+    # Your own promise, sent from the CRM, is a task for you too.
+    sent = await api.post(
+        "/api/v1/emails",
+        json={"inbox_id": inbox["id"], "to": [anna.email], "subject": "Contract",
+              "text": "Thanks Anna. I'll call you next week about the contract."},
+        headers={**headers, "Idempotency-Key": "promise-1"},
+    )  # fmt: skip
+    assert sent.status_code == 202, sent.text
+    assert await eventually(lambda: logged(5), timeout=30)
+    await run_automation(runtime)
+    contact = await _json(await api.get(f"/api/v1/contacts/{anna_id}", headers=headers))
+    assert contact["company"] == "" and contact["back_on"] == "2026-12-05"
+    items = await timeline(api, team.member, anna_id)
+    ooo = next(i for i in items if i["type"] == "email" and i["message_id"] == "<ooo@x>")
+    assert ooo["auto_reply"] is True
+    tasks = (await _json(await api.get("/api/v1/tasks", headers=headers)))["items"]
+    assert sorted((t["source"]["subject"], t["kind"]) for t in tasks) == [
+        ("Contract", "promise"),
+        ("Hello", "request"),
+    ]
+    # The digest is daily: today's was sent, the new suggestion waits for tomorrow's.
+    async with runtime.sessions() as session:
+        kinds = list(
+            await session.scalars(
+                select(Notification.kind).where(Notification.user_id == team.member.id)
+            )
+        )
+    assert kinds.count("task_digest") == 1
+
     # Flag off: nothing more is processed, and what was captured stays.
     await _json(
         await api.patch(
@@ -157,8 +211,8 @@ async def test_new_mail_fills_empty_fields_and_suggests_a_task(
         me.email,
         sample_message(anna.email, me.email, message_id="<later@x>", days_ago=0, body=LATER),
     )
-    assert await eventually(lambda: logged(3))
+    assert await eventually(lambda: logged(6))
     await run_automation(runtime)
     contact = await _json(await api.get(f"/api/v1/contacts/{anna_id}", headers=headers))
     assert contact["mobile"] == "" and contact["first_name"] == "Anna"
-    assert contact["company"] == ""  # undone stays undone
+    assert len((await _json(await api.get("/api/v1/tasks", headers=headers)))["items"]) == 2

@@ -1,13 +1,14 @@
 """Suggested tasks and the user's decision on each: accept (it becomes an open task),
 dismiss, or mark an open task done. One suggestion per user per message, so looking at a
-message again suggests nothing twice."""
+message again suggests nothing twice; and none that repeats, word for word, a task about the
+same contact still waiting or open (the same request sent twice)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.automation.tasks import Suggestion
@@ -41,9 +42,19 @@ async def add_suggestion(
     message_id: int,
     suggestion: Suggestion,
 ) -> Task | None:
-    """Store the suggestion unless this message already gave this user one."""
+    """Store the suggestion unless this message, or the same words, already gave one."""
     exists = await session.scalar(
-        select(Task.id).where(Task.user_id == user_id, Task.message_id == message_id)
+        select(Task.id).where(
+            Task.user_id == user_id,
+            or_(
+                Task.message_id == message_id,
+                and_(
+                    Task.contact_id == contact_id,
+                    Task.title == suggestion.title,
+                    Task.state.in_([TaskState.SUGGESTED.value, TaskState.OPEN.value]),
+                ),
+            ),
+        )
     )
     if exists is not None:
         return None

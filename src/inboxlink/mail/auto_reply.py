@@ -91,8 +91,11 @@ DATE_PATTERN = (
     rf"(?P<iso>\d{{4}}-\d{{2}}-\d{{2}})"
     rf"|(?P<d1>\d{{1,2}})[./](?P<m1>\d{{1,2}})\.?(?:[./](?P<y1>\d{{2,4}}))?"
     rf"|(?P<d2>\d{{1,2}})\.?(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mn2>{_MONTH_NAMES})\.?,?(?:\s+(?P<y2>\d{{4}}))?"
-    rf"|(?P<mn3>{_MONTH_NAMES})\.?\s+(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?,?(?:\s+(?P<y3>\d{{4}}))?"
+    rf"|(?P<mn3>{_MONTH_NAMES})\.?\s+(?P<d3>\d{{1,2}})(?!\d)(?:st|nd|rd|th)?,?(?:\s+(?P<y3>\d{{4}}))?"
 )
+#: A weekday name before the date ("Monday, 7 December"): letters only, so that the day of
+#: "until 4 December 2026" is never taken for one.
+_WEEKDAY_WORD = r"[^\W\d_]+,?\s+"
 #: "back on X": X is the first day back.
 _BACK = re.compile(
     r"\b(?:back (?:in the office )?(?:on|from)?|return(?:ing)? (?:to the office )?(?:on)?"
@@ -100,14 +103,14 @@ _BACK = re.compile(
     r"|rientrerò (?:in ufficio )?(?:il|lunedì|martedì|mercoledì|giovedì|venerdì)?|rientro (?:il)?"
     r"|di ritorno (?:il)?|wracam(?: do biura)?(?: w dniu| dnia)?|powrót(?: w dniu| dnia)?"
     r"|od dnia|tillbaka(?: på kontoret)?(?: den| på)?|åter(?: på kontoret)?(?: den| på)?)"
-    rf"\s*(?:\w+,?\s+)?(?:den\s+)?(?P<date>{DATE_PATTERN})",
+    rf"\s*(?:{_WEEKDAY_WORD})?(?:den\s+)?(?P<date>{DATE_PATTERN})",
     re.I,
 )
 #: "away until X": X is the last day away.
 _UNTIL = re.compile(
     r"\b(?:until|till|through|bis(?: zum| einschließlich)?|fino al|fino a|sino al|do dnia|do"
     r"|till och med|t\.o\.m\.?|tom)"
-    rf"\s*(?:\w+,?\s+)?(?:den\s+)?(?P<date>{DATE_PATTERN})",
+    rf"\s*(?:{_WEEKDAY_WORD})?(?:den\s+)?(?P<date>{DATE_PATTERN})",
     re.I,
 )
 
