@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import httpx
 
 from inboxlink.runtime import Runtime
-from inboxlink.store.tables import OutboundEmail
+from inboxlink.store.tables import ContactChange, OutboundEmail, Task
 from tests.support.accounts import Team
 from tests.support.api_helpers import add_inbox
 
@@ -34,6 +34,10 @@ ROUTES = [
     Route("PATCH", "/api/v1/inboxes/{inbox}", frozenset({"owner"}), {"inbox_automation": True}),
     Route("GET", "/api/v1/contacts/{contact}", ACCOUNT),
     Route("GET", "/api/v1/contacts/{contact}/timeline", ACCOUNT),
+    Route("PATCH", "/api/v1/contacts/{contact}", ACCOUNT, {"company": "Client Ltd"}),
+    Route("POST", "/api/v1/contacts/{contact}/changes/{change}/undo", ACCOUNT),
+    Route("GET", "/api/v1/tasks", ALL),
+    Route("POST", "/api/v1/tasks/{task}/accept", frozenset({"owner"})),
     Route("GET", "/api/v1/emails/{email}", frozenset({"owner"})),
     Route(
         "POST",
@@ -75,10 +79,19 @@ async def test_every_route_allows_exactly_its_callers(
             from_addr="member@acme.test",
             state="sent",
         )
-        session.add(email)
+        change = ContactChange(
+            account_id=team.member.account_id,
+            contact_id=contact,
+            field="company",
+            value="Client Ltd",
+        )
+        task = Task(
+            account_id=team.member.account_id, user_id=team.member.id, kind="request", title="Call"
+        )
+        session.add_all([email, change, task])
         await session.commit()
-        email_id = email.id
-    ids = {"inbox": inbox, "contact": contact, "email": email_id}
+    ids = {"inbox": inbox, "contact": contact, "email": email.id, "change": change.id}
+    ids["task"] = task.id
     people = {
         "owner": team.member,
         "colleague": team.other_member,

@@ -25,7 +25,7 @@ from tests.support.api_helpers import add_contact, add_inbox, eventually, timeli
 from tests.support.cloud import cloud_settings, connect_oauth, my_inboxes
 from tests.support.dns_server import DnsServer
 from tests.support.dovecot import Dovecot
-from tests.support.mail_fixtures import new_user
+from tests.support.mail_fixtures import new_user, wait_for_notification_email
 from tests.support.mail_samples import sample_message
 from tests.support.postfix import Postfix
 
@@ -136,17 +136,5 @@ async def test_notifications_are_emailed_through_the_system_smtp_server(
     runtime.settings.smtp_url = f"smtp://127.0.0.1:{postfix.smtp_port}?from=robot@example.test"
     assert await deliver_pending(runtime) == 1
     assert await deliver_pending(runtime) == 0
-    arrived = await asyncio.to_thread(_wait_subject, dovecot, person.email)
+    arrived = await asyncio.to_thread(wait_for_notification_email, dovecot, person.email)
     assert b"[inboxlink] Reconnect your inbox" in arrived
-
-
-def _wait_subject(dovecot: Dovecot, email: str) -> bytes:
-    import time
-
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        for raw in dovecot.messages(email, "INBOX"):
-            if b"[inboxlink]" in raw:
-                return raw
-        time.sleep(0.2)
-    raise AssertionError("notification email did not arrive")

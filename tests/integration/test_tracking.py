@@ -15,7 +15,7 @@ import pytest
 from inboxlink.config import Settings
 from tests.integration.test_imap_inbox import connect_body
 from tests.support.accounts import Team
-from tests.support.api_helpers import add_contact, eventually
+from tests.support.api_helpers import add_contact, eventually, timeline
 from tests.support.dns_server import DnsServer
 from tests.support.dovecot import Dovecot
 from tests.support.mail_fixtures import MailPki, new_user
@@ -87,6 +87,12 @@ async def test_open_and_click_are_recorded_and_tokens_cannot_be_forged(
     ]  # fmt: skip
     on_contact = (await api.get(f"/api/v1/tracking/contacts/{contact_id}", headers=h)).json()
     assert len(on_contact["events"]) == 3
+    # The same events are items of the contact's timeline, newest first.
+    tracked = [i for i in await timeline(api, team.member, contact_id) if i["type"] == "tracking"]
+    assert [(i["event"], i["probably_automatic"]) for i in tracked] == [
+        ("clicked", False), ("opened", False), ("opened", True),
+    ]  # fmt: skip
+    assert tracked[0]["url"] == "https://example.test/pricing?plan=pro&x=1"
     assert (await api.get(f"/api/v1/tracking/emails/{email['id']}",
                           headers=team.other_member.headers)).status_code == 404  # fmt: skip
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
@@ -112,3 +113,14 @@ def make_dovecot() -> Iterator[Callable[..., Dovecot]]:
     for server, root in started:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for_notification_email(dovecot: Dovecot, email: str, timeout: float = 15) -> bytes:
+    """The first inboxlink notification email (``[inboxlink]`` subject) in the user's INBOX."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for raw in dovecot.messages(email, "INBOX"):
+            if b"[inboxlink]" in raw:
+                return raw
+        time.sleep(0.2)
+    raise AssertionError("notification email did not arrive")

@@ -127,3 +127,11 @@ def test_a_delivery_report_that_is_not_a_failure_is_no_bounce() -> None:
 def test_return_date_without_a_year_is_the_next_such_day() -> None:
     assert return_date("back on 3 January", date(2025, 12, 20)) == date(2026, 1, 3)
     assert return_date("Nothing about dates here.", date(2025, 6, 2)) is None
+
+
+def test_the_day_before_a_month_and_year_is_not_a_weekday_name() -> None:
+    """ "until 4 December 2026" once read as "until December 20" (the day taken for a word)."""
+    reference = date(2026, 11, 27)
+    assert return_date("out of the office until 4 December 2026.", reference) == date(2026, 12, 5)
+    assert return_date("back on Monday, 7 December", reference) == date(2026, 12, 7)
+    assert return_date("fino al 3 dicembre 2026", reference) == date(2026, 12, 4)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from inboxlink.automation.jobs import run_automation
 from inboxlink.config import Settings
 from inboxlink.notifications.email import deliver_pending
 from inboxlink.runtime import Runtime
@@ -28,6 +29,8 @@ async def run_migration_checks(runtime: Runtime) -> None:
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("migration_checks", lambda _settings: 30.0, run_migration_checks),
+    # Before notification emails, so a digest made in this pass is mailed in it.
+    PeriodicJob("inbox_automation", lambda _settings: 30.0, run_automation),
     PeriodicJob("notification_emails", lambda _settings: 30.0, deliver_pending),
     PeriodicJob("sequences", lambda settings: settings.sequence_tick_seconds, run_sequences),
 )

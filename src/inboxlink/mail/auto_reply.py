@@ -64,7 +64,7 @@ _AUTO_BODIES = re.compile(
     re.I,
 )
 
-_MONTHS = {
+MONTHS = {
     name: number
     for number, names in enumerate(
         [
@@ -85,13 +85,17 @@ _MONTHS = {
     )
     for name in names.split()
 }
-_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATE = (
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+#: A written date: ISO, day.month[.year], "3 March [2027]", "March 3[, 2027]" (five languages).
+DATE_PATTERN = (
     rf"(?P<iso>\d{{4}}-\d{{2}}-\d{{2}})"
     rf"|(?P<d1>\d{{1,2}})[./](?P<m1>\d{{1,2}})\.?(?:[./](?P<y1>\d{{2,4}}))?"
     rf"|(?P<d2>\d{{1,2}})\.?(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mn2>{_MONTH_NAMES})\.?,?(?:\s+(?P<y2>\d{{4}}))?"
-    rf"|(?P<mn3>{_MONTH_NAMES})\.?\s+(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?,?(?:\s+(?P<y3>\d{{4}}))?"
+    rf"|(?P<mn3>{_MONTH_NAMES})\.?\s+(?P<d3>\d{{1,2}})(?!\d)(?:st|nd|rd|th)?,?(?:\s+(?P<y3>\d{{4}}))?"
 )
+#: A weekday name before the date ("Monday, 7 December"): letters only, so that the day of
+#: "until 4 December 2026" is never taken for one.
+_WEEKDAY_WORD = r"[^\W\d_]+,?\s+"
 #: "back on X": X is the first day back.
 _BACK = re.compile(
     r"\b(?:back (?:in the office )?(?:on|from)?|return(?:ing)? (?:to the office )?(?:on)?"
@@ -99,14 +103,14 @@ _BACK = re.compile(
     r"|rientrerò (?:in ufficio )?(?:il|lunedì|martedì|mercoledì|giovedì|venerdì)?|rientro (?:il)?"
     r"|di ritorno (?:il)?|wracam(?: do biura)?(?: w dniu| dnia)?|powrót(?: w dniu| dnia)?"
     r"|od dnia|tillbaka(?: på kontoret)?(?: den| på)?|åter(?: på kontoret)?(?: den| på)?)"
-    rf"\s*(?:\w+,?\s+)?(?:den\s+)?(?P<date>{_DATE})",
+    rf"\s*(?:{_WEEKDAY_WORD})?(?:den\s+)?(?P<date>{DATE_PATTERN})",
     re.I,
 )
 #: "away until X": X is the last day away.
 _UNTIL = re.compile(
     r"\b(?:until|till|through|bis(?: zum| einschließlich)?|fino al|fino a|sino al|do dnia|do"
     r"|till och med|t\.o\.m\.?|tom)"
-    rf"\s*(?:\w+,?\s+)?(?:den\s+)?(?P<date>{_DATE})",
+    rf"\s*(?:{_WEEKDAY_WORD})?(?:den\s+)?(?P<date>{DATE_PATTERN})",
     re.I,
 )
 
@@ -184,7 +188,8 @@ def _is_auto_by_headers(message: Message) -> bool:
     return precedence in ("auto_reply", "bulk", "junk")
 
 
-def _parsed_date(match: re.Match[str], reference: date) -> date | None:
+def parsed_date(match: re.Match[str], reference: date) -> date | None:
+    """The day a ``DATE_PATTERN`` match names; without a year, the next one from ``reference``."""
     groups = match.groupdict()
     try:
         if groups["iso"]:
@@ -192,9 +197,9 @@ def _parsed_date(match: re.Match[str], reference: date) -> date | None:
         if groups["d1"]:
             day, month, year = int(groups["d1"]), int(groups["m1"]), groups["y1"]
         elif groups["d2"]:
-            day, month, year = int(groups["d2"]), _MONTHS[groups["mn2"].lower()], groups["y2"]
+            day, month, year = int(groups["d2"]), MONTHS[groups["mn2"].lower()], groups["y2"]
         else:
-            day, month, year = int(groups["d3"]), _MONTHS[groups["mn3"].lower()], groups["y3"]
+            day, month, year = int(groups["d3"]), MONTHS[groups["mn3"].lower()], groups["y3"]
         if year:
             full = int(year) + (2000 if len(year) == 2 else 0)
             return date(full, month, day)
@@ -209,10 +214,10 @@ def return_date(text: str, reference: date) -> date | None:
     """The first day back that an out-of-office text states, if it states one."""
     flat = " ".join(text.split())
     back = _BACK.search(flat)
-    if back and (found := _parsed_date(back, reference)):
+    if back and (found := parsed_date(back, reference)):
         return found
     until = _UNTIL.search(flat)
-    if until and (found := _parsed_date(until, reference)):
+    if until and (found := parsed_date(until, reference)):
         return found + timedelta(days=1)
     return None
 
@@ -222,6 +227,18 @@ def _reference_date(message: Message) -> date:
         return parsedate_to_datetime(str(message.get("Date", ""))).date()
     except (TypeError, ValueError, IndexError):
         return date.today()
+
+
+def looks_out_of_office(subject: str, text: str) -> bool:
+    """From a stored message's subject and text alone (its headers are not stored)."""
+    return bool(_AUTO_SUBJECTS.search(subject) or _AUTO_BODIES.search(" ".join(text.split())))
+
+
+def out_of_office(subject: str, text: str, written_on: date) -> tuple[bool, date | None]:
+    """Is a stored message an out-of-office reply, and which first day back it states."""
+    if not looks_out_of_office(subject, text):
+        return False, None
+    return True, return_date(text, written_on)
 
 
 def may_be_bounce(sender: str, subject: str) -> bool:

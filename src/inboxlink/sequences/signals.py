@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inboxlink.automation.details import note_back_on
 from inboxlink.clock import as_utc, utcnow
 from inboxlink.notifications.inbox import notify
 from inboxlink.runtime import Runtime
@@ -70,6 +71,7 @@ async def _apply(session: AsyncSession, signal: MailSignal) -> None:
         await mark_bouncing(session, signal.account_id, signal.address, signal.message_key)
     for enrollment, sequence, contact in await _affected(session, signal):
         if signal.kind == "auto_reply":
+            note_back_on(contact, as_utc(signal.return_on).date() if signal.return_on else None)
             if enrollment.state == EnrollmentState.ACTIVE.value:
                 until = max(_resume_at(signal, sequence), utcnow())
                 set_state(enrollment, EnrollmentState.PAUSED, Reason.AUTO_REPLY, paused_until=until)

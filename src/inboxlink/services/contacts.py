@@ -12,14 +12,35 @@ from inboxlink.errors import Conflict, NotFound
 from inboxlink.services.users import check_email
 from inboxlink.store.tables import Contact
 
+#: Properties a person may edit; inbox automation fills them only while they are empty.
+#: Each with its longest value.
+PROPERTIES = {
+    "name": 200,
+    "first_name": 100,
+    "last_name": 100,
+    "phone": 40,
+    "mobile": 40,
+    "job_title": 200,
+    "company": 200,
+}
+
 
 def contact_dict(contact: Contact) -> dict[str, Any]:
     return {
         "id": contact.id,
         "email": contact.email,
-        "name": contact.name,
+        **{field: getattr(contact, field) for field in PROPERTIES},
+        #: First day back that the contact's latest out-of-office reply stated.
+        "back_on": contact.back_on.isoformat() if contact.back_on else None,
         "created_at": contact.created_at.isoformat(),
     }
+
+
+def update_contact(contact: Contact, values: dict[str, str]) -> None:
+    """A person's edit: what they enter is theirs and automation never overwrites it."""
+    for field in PROPERTIES:
+        if field in values:
+            setattr(contact, field, values[field].strip()[: PROPERTIES[field]])
 
 
 async def create_contact(

@@ -63,6 +63,10 @@ def inbox_dict(inbox: Inbox, aliases: list[Alias]) -> dict[str, Any]:
         "owner_id": inbox.owner_id,
         "state": inbox.state,
         "inbox_automation": inbox.inbox_automation,
+        #: When automation was last turned on: mail dated earlier is left alone.
+        "automation_since": as_utc(inbox.automation_since).isoformat()
+        if inbox.inbox_automation and inbox.automation_since
+        else None,
         "aliases": [{"email": a.email, "name": a.name} for a in aliases],
         "visibility": {"crm_sent": inbox.visibility_crm_sent, "other": inbox.visibility_other},
         "sync": {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from inboxlink.clock import utcnow
 
@@ -82,6 +82,15 @@ class Contact(Base):
     account_id: Mapped[int] = _fk("accounts.id")
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
+    # Properties a person enters, or inbox automation fills while they are empty.
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    mobile: Mapped[str] = mapped_column(String(40), default="")
+    job_title: Mapped[str] = mapped_column(String(200), default="")
+    company: Mapped[str] = mapped_column(String(200), default="")
+    #: First day back that the contact's latest out-of-office reply stated.
+    back_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -122,6 +131,15 @@ class Inbox(Base):
     delayed_since: Mapped[datetime | None]
     #: Last time the domain's MX records were checked for a provider move (G2).
     migration_checked_at: Mapped[datetime | None]
+    #: When inbox automation was last turned on: mail dated earlier is history, left alone.
+    automation_since: Mapped[datetime | None]
+
+    @validates("inbox_automation")
+    def _turning_on(self, _key: str, value: bool) -> bool:
+        """Every switch from off to on restarts "new mail" at this moment (issue 8)."""
+        if value and not self.inbox_automation:
+            self.automation_since = utcnow()
+        return value
 
 
 class OAuthState(Base):
@@ -539,3 +557,67 @@ class MessageTombstone(Base):
     message_key: Mapped[str] = mapped_column(String(500))
     reason: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AutomationCursor(Base):
+    """Highest ``message_sources.id`` of an inbox that inbox automation has looked at.
+
+    A row of its own, not a column of ``inboxes``: the automation pass locks it, and the
+    sync engine, which locks the inbox row for every batch, never waits for that pass."""
+
+    __tablename__ = "automation_cursors"
+    inbox_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(Id, default=0)
+
+
+class ContactChange(Base):
+    """A contact property that inbox automation filled, with the message it came from."""
+
+    __tablename__ = "contact_changes"
+    __table_args__ = (Index("ix_contact_changes_contact_at", "contact_id", "created_at"),)
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = _fk("accounts.id")
+    contact_id: Mapped[int] = _fk("contacts.id")
+    field: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[int | None] = _fk("messages.id", nullable=True, ondelete="SET NULL")
+    inbox_id: Mapped[int | None] = _fk("inboxes.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
+    undone_by_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+
+
+class Task(Base):
+    """A to-do of a user: suggested by inbox automation from a message, or accepted/dismissed."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("user_id", "message_id"),
+        Index("ix_tasks_user_state", "user_id", "state"),
+    )
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = _fk("accounts.id")
+    user_id: Mapped[int] = _fk("users.id")
+    contact_id: Mapped[int | None] = _fk("contacts.id", nullable=True, ondelete="SET NULL")
+    message_id: Mapped[int | None] = _fk("messages.id", nullable=True, ondelete="SET NULL")
+    #: request (the contact asks) or promise (someone says they will).
+    kind: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[date | None]
+    #: suggested | open | dismissed | done
+    state: Mapped[str] = mapped_column(String(12), default="suggested")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class TaskDigest(Base):
+    """One suggested-tasks digest per user per (UTC) day: what makes the daily job idempotent."""
+
+    __tablename__ = "task_digests"
+    user_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

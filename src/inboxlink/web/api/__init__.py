@@ -12,6 +12,7 @@ from inboxlink.web.api import (
     me,
     notifications,
     sequences,
+    tasks,
     tracking,
 )
 
@@ -24,6 +25,7 @@ modules = (
     notifications,
     admin,
     sequences,
+    tasks,
     tracking,
     channels,
     conversations,

@@ -13,12 +13,20 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inboxlink.automation.details import LABELS, undo
+from inboxlink.clock import utcnow
 from inboxlink.crm.timeline import read_timeline
 from inboxlink.domain.enums import InboxKind
 from inboxlink.domain.inbox_state import InboxState
 from inboxlink.errors import AppError, NotFound
 from inboxlink.outbox.queue import SendRequest, enqueue
-from inboxlink.services.contacts import create_contact, get_contact, list_contacts
+from inboxlink.services.contacts import (
+    PROPERTIES,
+    create_contact,
+    get_contact,
+    list_contacts,
+    update_contact,
+)
 from inboxlink.services.inboxes import aliases_of, visible_inboxes
 from inboxlink.store.tables import Contact, OutboundEmail
 from inboxlink.web.deps import Db, RuntimeDep
@@ -118,6 +126,9 @@ async def _contact_page(
         section="contacts",
         senders=await _senders(db, page),
         compose=compose,
+        labels={"name": "Name", **LABELS},
+        properties=PROPERTIES,
+        today=utcnow().date(),
         idempotency_key=extra.pop("idempotency_key", None) or secrets.token_urlsafe(18),
         **extra,
     )
@@ -141,6 +152,37 @@ async def contact_page(
         except NotFound:
             sent_status = None
     return await _contact_page(request, page, db, contact, cursor=cursor, sent=sent_status)
+
+
+@router.post("/contacts/{contact_id}/details")
+async def edit_details(contact_id: int, request: Request, page: SignedIn, db: Db) -> Response:
+    """A person's edit of the contact's properties: theirs, never overwritten by automation."""
+    form = await request.form(max_files=0, max_fields=20)
+    check_csrf(request, str(form.get("csrf_token", "")))
+    contact = await get_contact(db, page.actor, contact_id)
+    values = {f: str(form[f]) for f in PROPERTIES if isinstance(form.get(f), str)}
+    update_contact(contact, values)
+    return redirect(f"/contacts/{contact.id}#details")
+
+
+@router.post("/contacts/{contact_id}/changes/{change_id}/undo")
+async def undo_change(
+    request: Request,
+    contact_id: int,
+    change_id: int,
+    page: SignedIn,
+    db: Db,
+    csrf_token: Annotated[str, Form(max_length=200)],
+) -> Response:
+    check_csrf(request, csrf_token)
+    contact = await get_contact(db, page.actor, contact_id)
+    try:
+        await undo(db, page.actor, contact.id, change_id)
+    except AppError as error:
+        return await _contact_page(
+            request, page, db, contact, details_error=error, status=error.status
+        )
+    return redirect(f"/contacts/{contact.id}#timeline-title")
 
 
 def _split(value: str) -> list[str]:
