@@ -54,6 +54,8 @@ DECLINE_DELAY_SECONDS = 2.0
 FAILED_SESSION_DELAY_SECONDS = 5.0
 RECONCILE_SECONDS = 10.0
 OUTBOX_SWEEP_SECONDS = 2.0
+#: Finished jobs kept this long for inspection (successful ones are deleted at once).
+KEEP_FINISHED_JOBS_HOURS = 72
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:
@@ -114,6 +116,9 @@ class ProcrastinateWorker:
         )
         app.periodic(cron=cron_every(RECONCILE_SECONDS), periodic_id="reconcile")(
             app.task(name="reconcile", queue=JOBS_QUEUE)(self.reconcile)
+        )
+        app.periodic(cron="17 * * * *", periodic_id="forget_finished_jobs")(
+            app.task(name="forget_finished_jobs", queue=JOBS_QUEUE)(self.forget_finished_jobs)
         )
         for job in PERIODIC_JOBS:
             app.periodic(cron=cron_every(job.every(self._settings)), periodic_id=job.name)(
@@ -204,6 +209,15 @@ class ProcrastinateWorker:
                 covered.add(int(job.task_kwargs["inbox_id"]))  # type: ignore[arg-type]
         for inbox_id in sorted(active - covered):
             await defer_session(self.app, inbox_id)
+
+    async def forget_finished_jobs(self, timestamp: int) -> None:
+        """Aborted sessions (one per inbox change) and failed jobs would otherwise pile up."""
+        await self.app.job_manager.delete_old_jobs(
+            nb_hours=KEEP_FINISHED_JOBS_HOURS,
+            include_failed=True,
+            include_cancelled=True,
+            include_aborted=True,
+        )
 
     # -- running ---------------------------------------------------------------------------
 
