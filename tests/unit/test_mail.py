@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inboxlink.mail import headers as headers_module
 from inboxlink.mail.body import parse_body, sanitize_html
 from inboxlink.mail.headers import Mailbox, parse_headers
 from inboxlink.mail.outgoing import InvalidHeader, OutgoingMessage
@@ -119,3 +120,24 @@ def test_hostile_structures_and_nul_bytes_never_stop_parsing() -> None:
     nul = b"From: a\x00b@c.example\r\nSubject: hi\x00there\r\n\r\nbody\x00text\r\n"
     assert "\x00" not in parse_headers(nul).subject
     assert "\x00" not in parse_body(nul).text
+
+
+_HEADERISH = st.lists(
+    st.sampled_from(
+        ["From: a@b.example", "To: \"X, Y\" <x@y.example>", " folded", "\tfolded", "",
+         "Subject:", "Subject:no space", "From x", "Bad line", ":empty", "X-\xe9: v",
+         "Date: Tue, 03 Nov 2026", "\r", "\n", "\r\n", "Cc: c@d.example\r\n\r\nbody: x"]
+    ),
+    max_size=12,
+).map(lambda parts: "\r\n".join(parts).encode("utf-8"))  # fmt: skip
+
+
+@given(st.one_of(st.binary(max_size=600), _HEADERISH))
+@settings(max_examples=400, deadline=None)
+def test_fast_header_split_agrees_with_the_email_package(raw: bytes) -> None:
+    """The hand-written splitter (measured: a third of a header scan went to the feed
+    parser) either answers exactly as compat32 does, or hands the block to it."""
+    text = raw.decode("ascii", "surrogateescape")
+    fast = headers_module._simple_fields(text)
+    if fast is not None:
+        assert fast == list(headers_module._parser.parsestr(text).raw_items())
