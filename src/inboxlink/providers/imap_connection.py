@@ -156,7 +156,8 @@ def _connect(
 
 
 class Session:
-    """At most one live connection; blocking calls run in a thread; one reconnect on a drop."""
+    """At most one live connection; blocking calls run in a thread, one at a time; one
+    reconnect on a drop."""
 
     def __init__(
         self,
@@ -172,6 +173,9 @@ class Session:
         self._context = context
         self._timeout = timeout
         self._connection: Connection | None = None
+        # One command sequence at a time: the connector fetches the next batch's headers
+        # while the engine asks for this batch's bodies.
+        self._turn = asyncio.Lock()
 
     async def connection(self) -> Connection:
         """The live connection, opening one (trying each checked address) when needed."""
@@ -199,6 +203,10 @@ class Session:
         """Run ``operation`` on the connection in a thread. A dropped connection is reopened
         and the operation repeated once when ``retry`` (callers pass False for writes that must
         not happen twice); everything else becomes a ConnectorError."""
+        async with self._turn:
+            return await self._run(operation, retry)
+
+    async def _run(self, operation: Callable[[Connection], T], retry: bool) -> T:
         attempts = 2 if retry else 1
         while True:
             attempts -= 1
@@ -229,7 +237,11 @@ class Session:
                 connection.client.shutdown()
 
     async def close(self) -> None:
-        """Log out politely; a server that is already gone is fine."""
+        """Log out politely (after a command still running); a server already gone is fine."""
+        async with self._turn:
+            await self._logout()
+
+    async def _logout(self) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
             return
