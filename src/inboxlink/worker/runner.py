@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from inboxlink.domain.inbox_state import ACTIVE_STATES
 from inboxlink.notifications.email import deliver_pending
-from inboxlink.outbox.sender import deliver, due_emails
+from inboxlink.outbox.sender import deliver_due
 from inboxlink.runtime import Runtime
 from inboxlink.sequences.scheduler import run_once as run_sequences
 from inboxlink.services.migration import check_migration, due_for_check
@@ -92,8 +92,7 @@ class Runner:
     async def _drain_outbox(self) -> None:
         while True:
             try:
-                for email_id in await due_emails(self._runtime):
-                    await deliver(self._runtime, email_id)
+                await deliver_due(self._runtime)
             except Exception:
                 log.exception("outbox pass failed; trying again")
             await _wait(self._runtime.signals.outbox_changed, OUTBOX_POLL_SECONDS)
