@@ -1,9 +1,11 @@
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inboxlink.mail import headers as headers_module
-from inboxlink.mail.body import parse_body, sanitize_html
+from inboxlink.mail.body import SNIPPET_LENGTH, parse_body, sanitize_html, snippet_of
 from inboxlink.mail.headers import Mailbox, parse_headers
 from inboxlink.mail.outgoing import InvalidHeader, OutgoingMessage
 
@@ -141,3 +143,11 @@ def test_fast_header_split_agrees_with_the_email_package(raw: bytes) -> None:
     fast = headers_module._simple_fields(text)
     if fast is not None:
         assert fast == list(headers_module._parser.parsestr(text).raw_items())
+
+
+@given(st.text(alphabet=st.sampled_from("ab \n\t\u00a0\u2003x"), max_size=3000))
+@settings(max_examples=300, deadline=None)
+def test_snippet_reads_only_what_it_needs_yet_equals_the_whole_text_normalised(
+    text: str,
+) -> None:
+    assert snippet_of(text) == re.sub(r"\s+", " ", text).strip()[:SNIPPET_LENGTH]
