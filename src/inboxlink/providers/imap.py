@@ -78,7 +78,9 @@ class ImapConnector:
         self, folder: Folder, checkpoint: Checkpoint | None
     ) -> AsyncGenerator[Batch, None]:
         """Backfill (no or outdated checkpoint) or incremental changes of ``folder``."""
-        status: ops.FolderStatus = await self._session.run(partial(ops.examine, folder=folder.name))
+        status: ops.FolderStatus = await self._session.run(
+            partial(ops.look, folder=folder.name, select=folder.role == "inbox")
+        )
         if folder.role == "inbox":
             self._inbox_seen = status
         state = FolderCheckpoint.from_dict(checkpoint)
@@ -245,8 +247,8 @@ class ImapConnector:
         return await self._poll(deadline)
 
     def _inbox_changed(self, c: Connection) -> bool:
-        """Re-EXAMINE INBOX; True (and remember it) when it differs from what we last saw."""
-        status = ops.examine(c, ops.INBOX)
+        """Look at INBOX again; True (and remember it) when it differs from what we last saw."""
+        status = ops.look(c, ops.INBOX, select=True)
         seen, self._inbox_seen = self._inbox_seen, status
         return seen is not None and _inbox_key(seen) != _inbox_key(status)
 
@@ -285,6 +287,7 @@ class ImapConnector:
                     raise translate(exc, self._session.server) from exc
                 raise
             if changed:
+                connection.quiet = False  # IDLE read the change: a NOOP would not repeat it
                 self._inbox_seen = None  # the caller syncs INBOX next and records it
                 return True
         return False

@@ -114,6 +114,10 @@ class Connection:
     qresync: bool
     selected: str | None = None
     status: dict[bytes, Any] = field(default_factory=dict)
+    #: True while ``status`` is known to be current unless the server has sent a change
+    #: since: set by EXAMINE, cleared by whatever reads untagged responses itself (a FETCH,
+    #: VANISHED, an IDLE that heard a change), so ops can check with a NOOP (ops.look).
+    quiet: bool = False
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -124,6 +128,8 @@ class Connection:
             self.selected = None
             self.status = self.client.select_folder(folder, readonly=True)
             self.selected = folder
+            self.client._imap.untagged_responses.clear()  # all reflected in ``status``
+            self.quiet = True
         return self.status
 
 
