@@ -148,7 +148,7 @@ def idle_capacity(lab: Lab, crm: Crm, count: int, window: float) -> Row:
         inbox_ids = list(pool.map(lambda email: crm.connect_inbox(lab, email), emails))
     for inbox_id in inbox_ids:
         crm.wait_synced(inbox_id, 600, interval=0.1)
-    time.sleep(2)  # every watcher enters IDLE
+    time.sleep(min(20.0, 2 + count / 100))  # every watcher is in IDLE, first checks done
     cpu_start, clock = _cpu_seconds(crm.pid), time.perf_counter()
     time.sleep(window)
     cpu = (_cpu_seconds(crm.pid) - cpu_start) / (time.perf_counter() - clock)
