@@ -18,6 +18,10 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 _parser = HeaderParser(policy=policy.compat32)
 #: Line breaks as the email package's feed parser splits them (kept, as compat32 keeps them).
 _BREAK = re.compile(r"(\r\n|\r|\n)")
+_FIRST_BREAK = re.compile(r"\r\n|\r|\n")
+#: Two line breaks in a row: the empty line after the header block (atomic groups, so the
+#: CR of a CRLF is never taken for a line break of its own).
+_BLANK_LINE = re.compile(r"(?>\r\n|\r|\n)(?>\r\n|\r|\n)")
 #: A header line: a field name (printable ASCII but colon) and a colon.
 _FIELD = re.compile(r"[\x21-\x39\x3b-\x7e]+:")
 
@@ -117,6 +121,19 @@ def _simple_fields(text: str) -> list[tuple[str, str]] | None:
     return [(name, "".join(lines).rstrip("\r\n")) for name, lines in fields]
 
 
+def split_message(text: str) -> tuple[list[tuple[str, str]], str] | None:
+    """Header fields and the rest of a message decoded as the email package decodes bytes
+    (ASCII, surrogateescape), split where compat32 splits it, without reading past the
+    header block; None when the block is unusual (see ``_simple_fields``)."""
+    first = _FIRST_BREAK.match(text)
+    if first is not None:  # an empty first line: no headers at all
+        return [], text[first.end() :]
+    blank = _BLANK_LINE.search(text)
+    head, rest = (text[: blank.end()], text[blank.end() :]) if blank else (text, "")
+    fields = _simple_fields(head)
+    return None if fields is None else (fields, rest)
+
+
 def parse_headers(raw: bytes) -> HeaderInfo:
     """Headers of a message (raw may be just the header block or the whole message).
 
@@ -126,8 +143,8 @@ def parse_headers(raw: bytes) -> HeaderInfo:
     """
     fields: dict[str, list[str]] = {}
     text = raw.decode("ascii", "surrogateescape")
-    items = _simple_fields(text)
-    for name, value in _parser.parsestr(text).raw_items() if items is None else items:
+    split = split_message(text)
+    for name, value in _parser.parsestr(text).raw_items() if split is None else split[0]:
         # NUL has no place in a header and no database text column can hold it.
         fields.setdefault(name.lower(), []).append(value.replace("\x00", ""))
 
