@@ -330,7 +330,10 @@ async def _idle_for(connection: Connection, seconds: float) -> bool:
     client = connection.client
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    changed = False
+    # What the server sent with its "+ idling" (a change made just before IDLE began) is
+    # already in imaplib's buffer and never wakes the socket watcher: end IDLE at once and
+    # let the caller sync (at worst one sync too many).
+    changed = ops.has_buffered_input(connection)
     while not changed and (remaining := deadline - loop.time()) > 0:
         if not await _readable(client.socket().fileno(), remaining):
             break

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import imaplib
 import re
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -263,6 +264,22 @@ def append_seen(c: Connection, folder: str, raw: bytes) -> None:
 def create_folder(c: Connection, name: str) -> None:
     c.client.create_folder(name)
     c.client.subscribe_folder(name)
+
+
+def has_buffered_input(c: Connection) -> bool:
+    """True when imaplib has read bytes from the server that nobody has parsed yet.
+
+    Peeks without blocking: an empty buffer and no data on the socket is a "would block"
+    (SSLWantReadError with TLS, None from a plain socket), which means False."""
+    imap = c.client._imap
+    timeout = imap.sock.gettimeout()
+    imap.sock.setblocking(False)
+    try:
+        return bool(imap.file.peek(1))
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return False
+    finally:
+        imap.sock.settimeout(timeout)
 
 
 def is_change(response: tuple[Any, ...]) -> bool:
