@@ -71,7 +71,7 @@ def main() -> None:
         data_dir = crm.server.data_dir
         os.environ.update(
             INBOXLINK_ALLOW_PRIVATE_NETWORKS="1", INBOXLINK_EXTRA_CA_FILE=str(lab.ca_file),
-            INBOXLINK_DNS_NAMESERVERS="127.0.0.1:9", INBOXLINK_DATA_DIR=str(data_dir),
+            INBOXLINK_DNS_NAMESERVERS=lab.dns.nameserver, INBOXLINK_DATA_DIR=str(data_dir),
         )  # fmt: skip
         elapsed, profiler = asyncio.run(_profiled_sync(Settings(), inbox_id))
         print(f"sync of {workload.count:,} messages: {elapsed:.2f} s")

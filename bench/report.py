@@ -18,6 +18,8 @@ class Row:
 
 
 def seconds(value: float) -> str:
+    if value < 0.01:
+        return f"{value * 1000:.2f} ms"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 

@@ -41,7 +41,7 @@ class Sizes:
     idle_window: float
 
 
-FULL = Sizes(20_000, (20_000, 100_000), 100, 100, 200_000, 300, 200, 10.0)
+FULL = Sizes(20_000, (20_000, 100_000), 200, 100, 1_000_000, 300, 1000, 30.0)
 QUICK = Sizes(200, (100, 500), 3, 3, 500, 20, 3, 1.0)
 
 
@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (CI smoke run)")
     parser.add_argument("--messages", type=int, help="workload size (default 20,000)")
-    parser.add_argument("--idle", type=int, help="IDLE mailboxes (default 200)")
-    parser.add_argument("--timeline-rows", type=int, help="logged emails (default 200,000)")
+    parser.add_argument("--idle", type=int, help="IDLE mailboxes (default 1,000)")
+    parser.add_argument("--timeline-rows", type=int, help="logged emails (default 1,000,000)")
     parser.add_argument("--only", default=",".join(ROWS), help="comma list of: " + ", ".join(ROWS))
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL

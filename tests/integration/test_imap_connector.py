@@ -236,6 +236,37 @@ async def test_incremental_reports_new_and_expunged_messages(
     assert await collect(imap, INBOX, gone.checkpoint) == []
 
 
+async def test_changes_after_a_no_change_resync_are_still_seen(
+    dovecot: Dovecot, mailbox: MailboxUser, imap: ImapConnector
+) -> None:
+    """A resync of an unchanged folder asks the selected folder with a NOOP and the others
+    with STATUS instead of opening them again; new mail and expunges after it still count."""
+    sent = Folder("Sent", "sent")
+    dovecot.write_messages(mailbox.email, (message(n) for n in range(5)))
+    dovecot.write_messages(mailbox.email, (message(n, tag="s") for n in range(3)), folder="Sent")
+    sent_checkpoint = (await collect(imap, sent, None))[-1].checkpoint
+    checkpoint = (await collect(imap, INBOX, None))[-1].checkpoint
+    for _ in range(2):  # the second time INBOX is selected with nothing heard since
+        assert await collect(imap, INBOX, checkpoint) == []
+        assert await collect(imap, sent, sent_checkpoint) == []
+    dovecot.deliver(mailbox.email, message(100, tag="fresh"))
+    [batch] = await collect(imap, INBOX, checkpoint)
+    assert [m.headers.message_id for m in batch.messages] == ["<fresh100@client.example>"]
+    assert await collect(imap, INBOX, batch.checkpoint) == []
+
+    other = client(dovecot, mailbox)
+    other.append("Sent", message(7, tag="filed"))
+    other.select_folder("INBOX")
+    doomed = min(other.search(["ALL"]))
+    other.delete_messages([doomed])
+    other.expunge()
+    other.logout()
+    [gone] = await collect(imap, INBOX, batch.checkpoint)
+    assert gone.messages == [] and [uid(i) for i in gone.deleted] == [doomed]
+    [filed] = await collect(imap, sent, sent_checkpoint)
+    assert [m.headers.message_id for m in filed.messages] == ["<filed7@client.example>"]
+
+
 async def test_uidvalidity_change_backfills_the_folder_again(
     dovecot: Dovecot, mailbox: MailboxUser, imap: ImapConnector
 ) -> None:

@@ -73,3 +73,31 @@ async def test_reconcile_requeues_the_sessions_of_a_silent_worker(runtime: Runti
         await worker.reconcile(0)
         assert [job.lock for job in await manager.list_jobs_async(status="todo")] == [inbox_lock(3)]
         assert not list(await manager.list_jobs_async(status="doing"))
+
+
+async def test_a_session_taken_over_elsewhere_stops_here(settings: Settings) -> None:
+    """Fencing: this worker was presumed dead and its session went to another worker."""
+    fast = settings.model_copy(update={"worker_heartbeat_seconds": 0.05})
+    runtime = Runtime.build(fast)
+    worker = ProcrastinateWorker(runtime, Holdings(), concurrency=10)
+    try:
+        async with worker.app.open_async():
+            manager = worker.app.job_manager
+            await runtime.scheduler.inbox_changed(5)
+            here, elsewhere = await manager.register_worker(), await manager.register_worker()
+            job = await manager.fetch_job(queues=None, worker_id=here)
+            assert job is not None and job.id is not None
+            lease = asyncio.Event()
+            worker._leases[job.id], worker._worker_id = lease, here
+            checking = asyncio.create_task(worker._check_leases())
+            try:
+                await asyncio.sleep(0.3)
+                assert not lease.is_set()  # still running here: keep watching
+                await manager.retry_job(job)  # the reconciler of another worker gave it away
+                taken = await manager.fetch_job(queues=None, worker_id=elsewhere)
+                assert taken is not None and taken.id == job.id
+                await asyncio.wait_for(lease.wait(), timeout=5)
+            finally:
+                checking.cancel()
+    finally:
+        await runtime.close()

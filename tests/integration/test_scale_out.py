@@ -15,9 +15,11 @@ counterpart.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +111,45 @@ class Deployment:
             self.dovecot.deliver(self.users[inbox_id].email, raw, sender=self.sender.email)
             self.delivered.add(message_id)
 
+    def send_from(self, inbox_ids: list[int], name: str) -> None:
+        """Each inbox emails the contact through the API; every email arrives exactly once and
+        is logged once on the timeline."""
+        sent = []
+        for inbox_id in inbox_ids:
+            answer = httpx.post(
+                f"{self.url}/api/v1/emails",
+                json={
+                    "inbox_id": inbox_id,
+                    "to": [self.sender.email],
+                    "subject": name,
+                    "text": name,
+                },
+                headers={**self.headers, "Idempotency-Key": f"{name}-{inbox_id}"},
+                timeout=30,
+            )
+            assert answer.status_code == 202, answer.text
+            sent.append(answer.json())
+
+        def all_sent() -> bool:
+            states = [
+                httpx.get(
+                    f"{self.url}/api/v1/emails/{e['id']}", headers=self.headers, timeout=30
+                ).json()["state"]
+                for e in sent
+            ]
+            assert "failed" not in states, states
+            return set(states) == {"sent"}
+
+        wait_for(all_sent, 120, "emails sent by the workers")
+        for email in sent:
+            self.dovecot.wait_for_message(self.sender.email, email["message_id"], timeout=60)
+            self.delivered.add(email["message_id"])
+        copies = Counter(
+            (BytesHeaderParser().parsebytes(raw).get("Message-ID") or "").strip()
+            for raw in self.dovecot.messages(self.sender.email)
+        )
+        assert all(copies[email["message_id"]] == 1 for email in sent), copies
+
     def timeline_ids(self) -> list[str]:
         items = httpx.get(
             f"{self.url}/api/v1/contacts/{self.contact_id}/timeline",
@@ -175,7 +216,7 @@ def test_workers_share_inboxes_take_over_after_a_crash_and_rebalance(
             "INBOXLINK_DATABASE_URL": database_url,
             "INBOXLINK_JOB_ENGINE": "procrastinate",
             "INBOXLINK_WORKER_HEARTBEAT_SECONDS": "1",
-            "INBOXLINK_WORKER_STALLED_SECONDS": "6",
+            "INBOXLINK_WORKER_STALLED_SECONDS": "10",
             "INBOXLINK_REBALANCE_SECONDS": "3",
         }
         token = cli_admin_token(tmp_path, env=env)  # `db upgrade` creates procrastinate's tables
@@ -226,6 +267,7 @@ def test_workers_share_inboxes_take_over_after_a_crash_and_rebalance(
         )
         print(f"[figures] after a fourth worker joined: {spread(held)}")
         deployment.deliver_round("after-join")
+        deployment.send_from(sorted(inbox_ids)[::6], "sent-by-workers")
         deployment.wait_until_logged()
 
         draining = next(w for w in workers if w.alive and w is not joining)
@@ -258,6 +300,7 @@ def test_embedded_mode_keeps_the_same_promises(
         deployment.connect(dovecot, postfix)
         wait_for(lambda: held_in_process(server) == INBOXES, 90, "every inbox watched")
         deployment.deliver_round("first")
+        deployment.send_from(sorted(deployment.users)[::6], "sent-in-process")
         deployment.wait_until_logged()
 
         server.kill()

@@ -19,7 +19,7 @@ INBOXES_QUEUE = "inboxes"
 JOBS_QUEUE = "jobs"
 
 INBOX_SESSION = "inbox_session"
-SEND_EMAIL = "send_email"
+SEND_EMAILS = "send_emails"
 OUTBOX_SWEEP = "outbox_sweep"
 
 

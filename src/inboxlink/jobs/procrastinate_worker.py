@@ -21,10 +21,14 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
+from procrastinate import JobContext
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
+from procrastinate.types import JSONValue
 from sqlalchemy import func, select, text
 
 from inboxlink.domain.inbox_state import ACTIVE_STATES
@@ -35,11 +39,11 @@ from inboxlink.jobs.procrastinate_app import (
     INBOXES_QUEUE,
     JOBS_QUEUE,
     OUTBOX_SWEEP,
-    SEND_EMAIL,
+    SEND_EMAILS,
     build_app,
 )
 from inboxlink.jobs.procrastinate_scheduler import defer_session
-from inboxlink.outbox.sender import deliver, due_emails
+from inboxlink.outbox.sender import deliver_each, due_by_inbox
 from inboxlink.runtime import Runtime
 from inboxlink.store.tables import Inbox
 from inboxlink.worker.watcher import watch_inbox
@@ -81,6 +85,9 @@ class ProcrastinateWorker:
         self.holdings = holdings
         self._ceiling = concurrency
         self._draining = asyncio.Event()
+        #: Running sessions by procrastinate job id, and the event that tells one it lost it.
+        self._leases: dict[int, asyncio.Event] = {}
+        self._worker_id: int | None = None
         self.app = build_app(runtime.settings)
         self._register()
 
@@ -108,8 +115,8 @@ class ProcrastinateWorker:
 
     def _register(self) -> None:
         app = self.app
-        app.task(name=INBOX_SESSION, queue=INBOXES_QUEUE)(self.inbox_session)
-        app.task(name=SEND_EMAIL, queue=JOBS_QUEUE)(self.send_email)
+        app.task(name=INBOX_SESSION, queue=INBOXES_QUEUE, pass_context=True)(self.inbox_session)
+        app.task(name=SEND_EMAILS, queue=JOBS_QUEUE)(self.send_emails)
         app.task(name=OUTBOX_SWEEP, queue=JOBS_QUEUE)(self.outbox_sweep)
         app.periodic(cron=cron_every(OUTBOX_SWEEP_SECONDS), periodic_id="outbox")(
             app.task(name="periodic_outbox_sweep", queue=JOBS_QUEUE)(self._periodic_sweep)
@@ -132,55 +139,109 @@ class ProcrastinateWorker:
         run.__name__ = f"periodic_{job.name}"
         return run
 
-    async def inbox_session(self, inbox_id: int) -> None:
+    async def inbox_session(self, context: JobContext, inbox_id: int) -> None:
         """Watch one inbox until it is no longer active, this worker has too many, or stops."""
         share = await self.fair_share()
         if self._draining.is_set() or not self.holdings.take_if_room(inbox_id, share):
             await defer_session(self.app, inbox_id, delay_seconds=DECLINE_DELAY_SECONDS)
             return
+        job_id, worker_id = context.job.id, context.job.worker_id
+        assert job_id is not None and worker_id is not None
+        lost = self._leases[job_id] = asyncio.Event()
+        self._worker_id = worker_id
         watcher = asyncio.create_task(watch_inbox(self._runtime, inbox_id))
         try:
-            if await self._watch_until_handed_back(watcher, inbox_id):
+            outcome = await self._watch(watcher, inbox_id, lost)
+            if outcome == "hand back":
                 log.info("inbox %s: handed back (rebalance or shutdown)", inbox_id)
                 await _cancelled(watcher)
                 await defer_session(self.app, inbox_id)
+            elif outcome == "lost":
+                log.warning(
+                    "inbox %s: taken over by another worker (this one was presumed dead); "
+                    "stopped watching it",
+                    inbox_id,
+                )
             elif watcher.exception() is not None:  # a bug, not the mail server: retry, logged
                 log.error("inbox %s watcher failed", inbox_id, exc_info=watcher.exception())
                 await defer_session(self.app, inbox_id, delay_seconds=FAILED_SESSION_DELAY_SECONDS)
         finally:  # also when procrastinate aborts the job because the inbox changed
+            self._leases.pop(job_id, None)
             self.holdings.release(inbox_id)
             await _cancelled(watcher)
 
-    async def _watch_until_handed_back(self, watcher: asyncio.Task[None], inbox_id: int) -> bool:
-        """Wait for the watcher to end (False) or for a reason to give the inbox up (True)."""
+    async def _watch(
+        self, watcher: asyncio.Task[None], inbox_id: int, lost: asyncio.Event
+    ) -> Literal["ended", "hand back", "lost"]:
+        """Wait for the watcher to end, for a reason to give the inbox up, or for the news
+        that another worker holds it now."""
         while True:
-            draining = asyncio.create_task(self._draining.wait())
+            signals = [asyncio.create_task(self._draining.wait()), asyncio.create_task(lost.wait())]
             try:
                 await asyncio.wait(
-                    [watcher, draining],
+                    [watcher, *signals],
                     timeout=self._settings.rebalance_seconds,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
             finally:
-                draining.cancel()
+                for signal in signals:
+                    signal.cancel()
+            if lost.is_set():
+                return "lost"
             if watcher.done():
-                return False
+                return "ended"
             if self._draining.is_set():
-                return True
+                return "hand back"
             if self.holdings.release_if_over(inbox_id, await self.fair_share()):
-                return True
+                return "hand back"
 
-    async def send_email(self, email_id: int) -> None:
-        await deliver(self._runtime, email_id)
+    async def _check_leases(self) -> None:
+        """Fencing. A worker whose heartbeats were late (a blocked event loop, a slow
+        database) may be presumed dead and its sessions given to others. Each heartbeat
+        interval every session whose job no longer runs here stops at once; and a worker that
+        could not confirm its sessions for half the stall time stops them all by itself,
+        before the others may take them over."""
+        confirmed = time.monotonic()
+        while True:
+            await asyncio.sleep(self._settings.worker_heartbeat_seconds)
+            if not self._leases or self._worker_id is None:
+                confirmed = time.monotonic()
+                continue
+            try:
+                still_ours = await self._running_here(list(self._leases), self._worker_id)
+                confirmed = time.monotonic()
+            except Exception:  # the database is away: stop before others may take over
+                log.warning("could not confirm this worker's sessions", exc_info=True)
+                if time.monotonic() - confirmed < self._settings.worker_stalled_seconds / 2:
+                    continue
+                still_ours = set()
+            for job_id, lost in list(self._leases.items()):
+                if job_id not in still_ours:
+                    lost.set()
+
+    async def _running_here(self, job_ids: list[int], worker_id: int) -> set[int]:
+        rows = await self.app.connector.execute_query_all_async(
+            "SELECT id FROM procrastinate_jobs WHERE id = ANY(%(ids)s) "
+            "AND status = 'doing' AND worker_id = %(worker)s",
+            ids=job_ids,
+            worker=worker_id,
+        )
+        return {int(row["id"]) for row in rows}
+
+    async def send_emails(self, email_ids: list[int]) -> None:
+        await deliver_each(self._runtime, email_ids)
 
     async def outbox_sweep(self) -> None:
-        """Queue a send job for each due email; the outbox's own claim makes a duplicate job
-        harmless, and its retry schedule decides when a failed send is due again."""
-        for email_id in await due_emails(self._runtime, limit=500):
+        """Queue one send job per inbox with due email: an inbox's emails go out in order
+        over one session, different inboxes' on whichever workers are free. The outbox's
+        own claim makes a second job for the same email harmless."""
+        for inbox_id, email_ids in (await due_by_inbox(self._runtime)).items():
+            key = f"outbox:{inbox_id}"
+            payload: list[JSONValue] = [*email_ids]
             with contextlib.suppress(AlreadyEnqueued):  # one is waiting already
                 await self.app.configure_task(
-                    SEND_EMAIL, queue=JOBS_QUEUE, queueing_lock=f"email:{email_id}"
-                ).defer_async(email_id=email_id)
+                    SEND_EMAILS, queue=JOBS_QUEUE, lock=key, queueing_lock=key
+                ).defer_async(email_ids=payload)
 
     async def _periodic_sweep(self, timestamp: int) -> None:
         await self.outbox_sweep()
@@ -236,10 +297,14 @@ class ProcrastinateWorker:
                     name="inboxlink",
                 )
             )
+            fencing = asyncio.create_task(self._check_leases())
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait([worker, stopping], return_when=asyncio.FIRST_COMPLETED)
             self._draining.set()
             worker.cancel()  # procrastinate then stops fetching and waits for running jobs
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-            stopping.cancel()
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            finally:
+                stopping.cancel()
+                await _cancelled(fencing)

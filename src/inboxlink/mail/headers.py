@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.headerregistry import Address as HeaderAddress
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import lru_cache
 
 _MSGID = re.compile(r"<[^<>\s]+>")
-_parser = BytesHeaderParser(policy=policy.compat32)
+_parser = HeaderParser(policy=policy.compat32)
+#: Line breaks as the email package's feed parser splits them (kept, as compat32 keeps them).
+_BREAK = re.compile(r"(\r\n|\r|\n)")
+_FIRST_BREAK = re.compile(r"\r\n|\r|\n")
+#: Two line breaks in a row: the empty line after the header block (atomic groups, so the
+#: CR of a CRLF is never taken for a line break of its own).
+_BLANK_LINE = re.compile(r"(?>\r\n|\r|\n)(?>\r\n|\r|\n)")
+#: A header line: a field name (printable ASCII but colon) and a colon.
+_FIELD = re.compile(r"[\x21-\x39\x3b-\x7e]+:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +83,55 @@ def _decoded(value: str) -> str:
         return " ".join(value.split())
 
 
-def _mailboxes(values: list[str]) -> tuple[Mailbox, ...]:
+@lru_cache(maxsize=8192)
+def _mailboxes_of(values: tuple[str, ...]) -> tuple[Mailbox, ...]:
     found = []
     for name, email in getaddresses(values):
         if "@" in email:
             found.append(Mailbox(normalize_email(_decoded(email)), _decoded(name).strip()))
     return tuple(found)
+
+
+def _mailboxes(values: Iterable[str]) -> tuple[Mailbox, ...]:
+    """Addresses of From/To/Cc values. Cached: a mailbox sees the same few thousand values
+    again and again, and ``getaddresses`` was half of a header scan (bench/profile)."""
+    return _mailboxes_of(tuple(values))
+
+
+def _simple_fields(text: str) -> list[tuple[str, str]] | None:
+    """``(name, value)`` of a header block exactly as compat32's ``raw_items()`` gives them,
+    or None for anything unusual (a line that is no field, a Unix From line) -- the email
+    package handles those. A third of a header scan's time went to the feed parser."""
+    parts = _BREAK.split(text)
+    fields: list[tuple[str, list[str]]] = []
+    for at in range(0, len(parts), 2):
+        line = parts[at]
+        if not line:  # the empty line that ends the block (or the end of the text)
+            break
+        end = parts[at + 1] if at + 1 < len(parts) else ""
+        if line[0] in " \t":
+            if not fields:
+                return None
+            fields[-1][1].append(line + end)
+            continue
+        if not _FIELD.match(line):
+            return None
+        name, value = line.split(":", 1)
+        fields.append((name, [value.lstrip(" \t") + end]))
+    return [(name, "".join(lines).rstrip("\r\n")) for name, lines in fields]
+
+
+def split_message(text: str) -> tuple[list[tuple[str, str]], str] | None:
+    """Header fields and the rest of a message decoded as the email package decodes bytes
+    (ASCII, surrogateescape), split where compat32 splits it, without reading past the
+    header block; None when the block is unusual (see ``_simple_fields``)."""
+    first = _FIRST_BREAK.match(text)
+    if first is not None:  # an empty first line: no headers at all
+        return [], text[first.end() :]
+    blank = _BLANK_LINE.search(text)
+    head, rest = (text[: blank.end()], text[blank.end() :]) if blank else (text, "")
+    fields = _simple_fields(head)
+    return None if fields is None else (fields, rest)
 
 
 def parse_headers(raw: bytes) -> HeaderInfo:
@@ -89,7 +142,9 @@ def parse_headers(raw: bytes) -> HeaderInfo:
     a sync's time (bench/imap_libraries.py, docs/imap-library.md).
     """
     fields: dict[str, list[str]] = {}
-    for name, value in _parser.parsebytes(raw).raw_items():
+    text = raw.decode("ascii", "surrogateescape")
+    split = split_message(text)
+    for name, value in _parser.parsestr(text).raw_items() if split is None else split[0]:
         # NUL has no place in a header and no database text column can hold it.
         fields.setdefault(name.lower(), []).append(value.replace("\x00", ""))
 

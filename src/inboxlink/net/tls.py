@@ -1,14 +1,22 @@
 """TLS client contexts: verified by default (system CAs plus ``INBOXLINK_EXTRA_CA_FILE``),
-or trusting any certificate when the user ticked *Trust any certificate* for an inbox."""
+or trusting any certificate when the user ticked *Trust any certificate* for an inbox.
+
+One context per kind is shared by the whole process (the CA file is read once): loading the
+CA store costs ~1 MB and a few ms, and every watched inbox would otherwise hold its own copy
+(two: IMAP and SMTP). Contexts are never changed after they are made, so sharing them between
+connections and threads is safe.
+"""
 
 from __future__ import annotations
 
 import ssl
+from functools import lru_cache
 from pathlib import Path
 
 from inboxlink.errors import causes
 
 
+@lru_cache(maxsize=8)
 def client_context(*, trust_any: bool = False, extra_ca_file: Path | None = None) -> ssl.SSLContext:
     if trust_any:
         context = ssl.create_default_context()

@@ -32,6 +32,7 @@ from inboxlink.mail.headers import parse_headers
 from inboxlink.mail.outgoing import OutgoingMessage
 from inboxlink.ops.metrics import SEND_LATENCY
 from inboxlink.outbox.queue import outgoing_message
+from inboxlink.providers.base import Connector
 from inboxlink.providers.errors import ConnectorError
 from inboxlink.runtime import Runtime
 from inboxlink.store.tables import Inbox, OutboundEmail, User
@@ -51,12 +52,13 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
-async def due_emails(runtime: Runtime, limit: int = 50) -> list[int]:
-    """Queued emails whose time has come, and claims abandoned by a crashed process."""
+async def _due(runtime: Runtime, limit: int) -> list[tuple[int, int | None]]:
+    """``(email id, inbox id)`` of queued emails whose time has come, and of claims abandoned
+    by a crashed process, oldest first."""
     now = utcnow()
     async with runtime.sessions() as session:
-        rows = await session.scalars(
-            select(OutboundEmail.id)
+        rows = await session.execute(
+            select(OutboundEmail.id, OutboundEmail.inbox_id)
             .where(
                 or_(
                     (OutboundEmail.state == OutboundState.QUEUED.value)
@@ -71,7 +73,20 @@ async def due_emails(runtime: Runtime, limit: int = 50) -> list[int]:
             .order_by(OutboundEmail.id)
             .limit(limit)
         )
-        return list(rows)
+        return [(email_id, inbox_id) for email_id, inbox_id in rows]
+
+
+async def due_emails(runtime: Runtime, limit: int = 50) -> list[int]:
+    return [email_id for email_id, _inbox in await _due(runtime, limit)]
+
+
+async def due_by_inbox(runtime: Runtime, limit: int = 500) -> dict[int | None, list[int]]:
+    """Due emails grouped by the inbox they go out from, so a worker can send an inbox's
+    emails over one session while other workers send other inboxes'."""
+    grouped: dict[int | None, list[int]] = {}
+    for email_id, inbox_id in await _due(runtime, limit):
+        grouped.setdefault(inbox_id, []).append(email_id)
+    return grouped
 
 
 async def _claim(runtime: Runtime, email_id: int) -> str | None:
@@ -124,7 +139,48 @@ async def _message_of(session: AsyncSession, row: OutboundEmail) -> OutgoingMess
     )
 
 
-async def deliver(runtime: Runtime, email_id: int) -> None:
+class Connectors:
+    """The connectors of one outbox pass, one per inbox, opened on first use: every due email
+    of an inbox goes out over the same SMTP session and IMAP connection (Sent) instead of new
+    logins for each (bench: 0.02x a plain SMTP client's rate before)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._open: dict[int, Connector] = {}
+
+    def of(self, inbox: Inbox) -> Connector:
+        connector = self._open.get(inbox.id)
+        if connector is None:
+            connector = self._open[inbox.id] = connector_for(self._runtime, inbox)
+        return connector
+
+    async def drop(self, inbox: Inbox) -> None:
+        """After a failure: the inbox's next email starts from fresh connections."""
+        connector = self._open.pop(inbox.id, None)
+        if connector is not None:
+            await connector.close()
+
+    async def close(self) -> None:
+        while self._open:
+            await self._open.popitem()[1].close()
+
+
+async def deliver_due(runtime: Runtime) -> None:
+    """One outbox pass: every due email, each claimed, sent and committed on its own."""
+    await deliver_each(runtime, await due_emails(runtime))
+
+
+async def deliver_each(runtime: Runtime, email_ids: list[int]) -> None:
+    """Send these emails (those still due), reusing each inbox's connections."""
+    connectors = Connectors(runtime)
+    try:
+        for email_id in email_ids:
+            await deliver(runtime, email_id, connectors)
+    finally:
+        await connectors.close()
+
+
+async def deliver(runtime: Runtime, email_id: int, connectors: Connectors) -> None:
     """Send one queued email if it is still due; safe to call from several workers."""
     claim = await _claim(runtime, email_id)
     if claim is None:
@@ -148,7 +204,7 @@ async def deliver(runtime: Runtime, email_id: int) -> None:
             ),
         )
         return
-    connector = connector_for(runtime, inbox)
+    connector = connectors.of(inbox)
     try:
         if handed_over or (attempts > 1 and await connector.was_sent(message.message_id)):
             log.info("email %s was handed over by an earlier attempt; not sending again", email_id)
@@ -163,13 +219,15 @@ async def deliver(runtime: Runtime, email_id: int) -> None:
             await _record_handover(runtime, email_id)
         await connector.save_to_sent(message)
     except ConnectorError as error:
+        await connectors.drop(inbox)
         if error.transient and attempts < MAX_ATTEMPTS:
             await _retry_later(runtime, email_id, attempts, error)
         else:
             await _fail(runtime, email_id, error)
         return
-    finally:
-        await connector.close()
+    except BaseException:
+        await connectors.drop(inbox)
+        raise
     await _complete(runtime, email_id, inbox, message)
 
 

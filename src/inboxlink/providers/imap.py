@@ -9,6 +9,7 @@ server offers QRESYNC. The checkpoint format is described in ``imap_checkpoint``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -24,8 +25,6 @@ from inboxlink.providers.imap_checkpoint import FolderCheckpoint
 from inboxlink.providers.imap_connection import DROPPED, Connection, Session, translate
 
 log = logging.getLogger(__name__)
-
-BODY_BATCH = 100
 
 
 class ImapConnector:
@@ -79,7 +78,9 @@ class ImapConnector:
         self, folder: Folder, checkpoint: Checkpoint | None
     ) -> AsyncGenerator[Batch, None]:
         """Backfill (no or outdated checkpoint) or incremental changes of ``folder``."""
-        status: ops.FolderStatus = await self._session.run(partial(ops.examine, folder=folder.name))
+        status: ops.FolderStatus = await self._session.run(
+            partial(ops.look, folder=folder.name, select=folder.role == "inbox")
+        )
         if folder.role == "inbox":
             self._inbox_seen = status
         state = FolderCheckpoint.from_dict(checkpoint)
@@ -121,16 +122,18 @@ class ImapConnector:
                 return
         newest_first = sorted(uids, reverse=True)
         chunks = _chunks(newest_first, self._batch_size) or [[]]
-        for number, chunk in enumerate(chunks, 1):
-            messages = await self._headers(folder, state.uidvalidity, chunk)
-            if messages is None:  # UIDVALIDITY changed mid-pass: the next call starts over
-                return
-            last = number == len(chunks)
-            state = state.backfilled_down_to(chunk[-1] if chunk else 0, last=last)
-            yield Batch(
-                folder, messages, checkpoint=state.as_dict(), total=state.total,
-                backfill_complete=last,
-            )  # fmt: skip
+        async with contextlib.aclosing(
+            self._headers_ahead(folder, state.uidvalidity, chunks)
+        ) as scans:
+            async for chunk, messages in scans:
+                if messages is None:  # UIDVALIDITY changed mid-pass: the next call starts over
+                    return
+                last = chunk is chunks[-1]
+                state = state.backfilled_down_to(chunk[-1] if chunk else 0, last=last)
+                yield Batch(
+                    folder, messages, checkpoint=state.as_dict(), total=state.total,
+                    backfill_complete=last,
+                )  # fmt: skip
 
     async def _incremental(
         self, folder: Folder, state: FolderCheckpoint, status: ops.FolderStatus
@@ -158,13 +161,16 @@ class ImapConnector:
             if deleted or advanced != state:
                 yield Batch(folder, deleted=deleted, checkpoint=advanced.as_dict())
             return
-        for chunk in _chunks(new, self._batch_size):
-            messages = await self._headers(folder, state.uidvalidity, chunk)
-            if messages is None:
-                return
-            state = state.advanced(chunk[-1], status.highestmodseq)
-            yield Batch(folder, messages, deleted, state.as_dict(), total=len(new))
-            deleted = []
+        chunks = _chunks(new, self._batch_size)
+        async with contextlib.aclosing(
+            self._headers_ahead(folder, state.uidvalidity, chunks)
+        ) as scans:
+            async for chunk, messages in scans:
+                if messages is None:
+                    return
+                state = state.advanced(chunk[-1], status.highestmodseq)
+                yield Batch(folder, messages, deleted, state.as_dict(), total=len(new))
+                deleted = []
 
     async def _search(
         self, folder: Folder, uidvalidity: int, low: int, high: int | None, since: date | None
@@ -187,6 +193,28 @@ class ImapConnector:
             partial(ops.fetch_headers, folder=folder.name, uidvalidity=uidvalidity, uids=uids)
         )
 
+    async def _headers_ahead(
+        self, folder: Folder, uidvalidity: int, chunks: list[list[int]]
+    ) -> AsyncGenerator[tuple[list[int], list[ScannedMessage] | None], None]:
+        """Each chunk with its headers, the next chunk's FETCH already running while the
+        caller stores this one (the server works while we write to the database)."""
+        ahead: asyncio.Task[list[ScannedMessage] | None] | None = None
+        try:
+            for index, chunk in enumerate(chunks):
+                current = ahead or asyncio.ensure_future(self._headers(folder, uidvalidity, chunk))
+                messages = await current
+                ahead = None
+                if messages is not None and index + 1 < len(chunks):
+                    ahead = asyncio.ensure_future(
+                        self._headers(folder, uidvalidity, chunks[index + 1])
+                    )
+                yield chunk, messages
+        finally:
+            if ahead is not None and not ahead.done():
+                ahead.cancel()  # the caller stopped early; Session.run drops the connection
+                with contextlib.suppress(BaseException):
+                    await ahead
+
     async def fetch_raw(self, folder: Folder, provider_ids: list[str]) -> dict[str, bytes]:
         """Full bytes (BODY.PEEK[]) of the given messages; ids from another UIDVALIDITY or of
         expunged messages are left out."""
@@ -197,15 +225,14 @@ class ImapConnector:
                 by_validity.setdefault(parsed[0], []).append(parsed[1])
         found: dict[str, bytes] = {}
         for uidvalidity, uids in by_validity.items():
-            for chunk in _chunks(sorted(set(uids)), BODY_BATCH):
-                found.update(
-                    await self._session.run(
-                        partial(
-                            ops.fetch_bodies, folder=folder.name, uidvalidity=uidvalidity,
-                            uids=chunk,
-                        )
+            found.update(
+                await self._session.run(
+                    partial(
+                        ops.fetch_bodies, folder=folder.name, uidvalidity=uidvalidity,
+                        uids=sorted(set(uids)),
                     )
-                )  # fmt: skip
+                )
+            )  # fmt: skip
         return found
 
     # -- waiting for mail ------------------------------------------------------------------
@@ -220,8 +247,8 @@ class ImapConnector:
         return await self._poll(deadline)
 
     def _inbox_changed(self, c: Connection) -> bool:
-        """Re-EXAMINE INBOX; True (and remember it) when it differs from what we last saw."""
-        status = ops.examine(c, ops.INBOX)
+        """Look at INBOX again; True (and remember it) when it differs from what we last saw."""
+        status = ops.look(c, ops.INBOX, select=True)
         seen, self._inbox_seen = self._inbox_seen, status
         return seen is not None and _inbox_key(seen) != _inbox_key(status)
 
@@ -260,6 +287,7 @@ class ImapConnector:
                     raise translate(exc, self._session.server) from exc
                 raise
             if changed:
+                connection.quiet = False  # IDLE read the change: a NOOP would not repeat it
                 self._inbox_seen = None  # the caller syncs INBOX next and records it
                 return True
         return False
@@ -302,7 +330,10 @@ async def _idle_for(connection: Connection, seconds: float) -> bool:
     client = connection.client
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    changed = False
+    # What the server sent with its "+ idling" (a change made just before IDLE began) is
+    # already in imaplib's buffer and never wakes the socket watcher: end IDLE at once and
+    # let the caller sync (at worst one sync too many).
+    changed = ops.has_buffered_input(connection)
     while not changed and (remaining := deadline - loop.time()) > 0:
         if not await _readable(client.socket().fileno(), remaining):
             break

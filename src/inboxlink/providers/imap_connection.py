@@ -114,6 +114,10 @@ class Connection:
     qresync: bool
     selected: str | None = None
     status: dict[bytes, Any] = field(default_factory=dict)
+    #: True while ``status`` is known to be current unless the server has sent a change
+    #: since: set by EXAMINE, cleared by whatever reads untagged responses itself (a FETCH,
+    #: VANISHED, an IDLE that heard a change), so ops can check with a NOOP (ops.look).
+    quiet: bool = False
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -124,6 +128,8 @@ class Connection:
             self.selected = None
             self.status = self.client.select_folder(folder, readonly=True)
             self.selected = folder
+            self.client._imap.untagged_responses.clear()  # all reflected in ``status``
+            self.quiet = True
         return self.status
 
 
@@ -156,7 +162,8 @@ def _connect(
 
 
 class Session:
-    """At most one live connection; blocking calls run in a thread; one reconnect on a drop."""
+    """At most one live connection; blocking calls run in a thread, one at a time; one
+    reconnect on a drop."""
 
     def __init__(
         self,
@@ -172,6 +179,9 @@ class Session:
         self._context = context
         self._timeout = timeout
         self._connection: Connection | None = None
+        # One command sequence at a time: the connector fetches the next batch's headers
+        # while the engine asks for this batch's bodies.
+        self._turn = asyncio.Lock()
 
     async def connection(self) -> Connection:
         """The live connection, opening one (trying each checked address) when needed."""
@@ -199,6 +209,10 @@ class Session:
         """Run ``operation`` on the connection in a thread. A dropped connection is reopened
         and the operation repeated once when ``retry`` (callers pass False for writes that must
         not happen twice); everything else becomes a ConnectorError."""
+        async with self._turn:
+            return await self._run(operation, retry)
+
+    async def _run(self, operation: Callable[[Connection], T], retry: bool) -> T:
         attempts = 2 if retry else 1
         while True:
             attempts -= 1
@@ -229,7 +243,11 @@ class Session:
                 connection.client.shutdown()
 
     async def close(self) -> None:
-        """Log out politely; a server that is already gone is fine."""
+        """Log out politely (after a command still running); a server already gone is fine."""
+        async with self._turn:
+            await self._logout()
+
+    async def _logout(self) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
             return

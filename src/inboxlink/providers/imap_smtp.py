@@ -58,4 +58,5 @@ class ImapSmtpConnector:
         """Password connections have nothing to revoke: the mailbox's IT department can (D4)."""
 
     async def close(self) -> None:
+        await self._smtp.close()
         await self._imap.close()

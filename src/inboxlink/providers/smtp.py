@@ -20,6 +20,7 @@ from aiosmtplib import (
     SMTPException,
     SMTPRecipientRefused,
     SMTPResponseException,
+    SMTPServerDisconnected,
     SMTPTimeoutError,
 )
 
@@ -78,7 +79,9 @@ def _mail_options(smtp: SMTP, sender: str, recipients: list[str], data: bytes) -
 
 
 class SmtpSender:
-    """Checks a mailbox's SMTP login and sends its messages, one connection per call."""
+    """Checks a mailbox's SMTP login and sends its messages. The logged-in connection stays
+    open between sends until ``close()``: an outbox pass sends an inbox's due emails over one
+    session instead of a TCP + TLS + AUTH handshake each (bench: 0.02x smtplib's rate before)."""
 
     def __init__(
         self,
@@ -96,6 +99,7 @@ class SmtpSender:
         self._timeout = timeout
         self._tls_name = server.host.strip().strip("[]").rstrip(".")
         self._tls: ssl.SSLContext | None = None
+        self._kept: SMTP | None = None
         if server.security != "none":
             self._tls = client_context(trust_any=trust_any_certificate, extra_ca_file=extra_ca_file)
 
@@ -113,10 +117,8 @@ class SmtpSender:
         data = message.to_bytes()
         recipients = message.recipients
         sender = message.sender.email
-        async with self._session() as smtp:
-            options = _mail_options(smtp, sender, recipients, data)
-            encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
-            await smtp.mail(sender, options=options, encoding=encoding)
+        try:
+            smtp, encoding = await self._mail_from(sender, recipients, data)
             refused = []
             for recipient in recipients:
                 try:
@@ -127,6 +129,42 @@ class SmtpSender:
                 await smtp.rset()
                 raise recipient_refused(refused)
             await smtp.data(data)
+        except ConnectorError:
+            raise
+        except (SMTPException, OSError) as exc:
+            await self.close()  # the session's state is unknown now: the next send starts afresh
+            raise self._translate(exc) from exc
+
+    async def _mail_from(self, sender: str, recipients: list[str], data: bytes) -> tuple[SMTP, str]:
+        """MAIL FROM on the kept session, or on a new one when there is none or the server
+        closed it while idle (nothing was accepted yet, so trying again is safe); returns the
+        session and the address encoding the message needs."""
+        kept = self._kept if self._kept is not None and self._kept.is_connected else None
+        smtp = kept or await self._open_kept()
+        options = _mail_options(smtp, sender, recipients, data)
+        encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+        try:
+            await smtp.mail(sender, options=options, encoding=encoding)
+        except (SMTPServerDisconnected, ConnectionError):
+            if kept is None:
+                raise
+            await self.close()
+            smtp = await self._open_kept()
+            await smtp.mail(sender, options=options, encoding=encoding)
+        return smtp, encoding
+
+    async def _open_kept(self) -> SMTP:
+        self._kept = await self._open()
+        return self._kept
+
+    async def close(self) -> None:
+        """QUIT the kept session, if any; a server already gone is fine."""
+        smtp, self._kept = self._kept, None
+        if smtp is None:
+            return
+        with suppress(SMTPException, OSError):
+            await smtp.quit()
+        smtp.close()
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[SMTP]:

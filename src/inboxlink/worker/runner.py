@@ -17,7 +17,7 @@ from sqlalchemy import select
 from inboxlink.domain.inbox_state import ACTIVE_STATES
 from inboxlink.jobs.holdings import Holdings
 from inboxlink.jobs.periodic import PERIODIC_JOBS, PeriodicJob
-from inboxlink.outbox.sender import deliver, due_emails
+from inboxlink.outbox.sender import deliver_due
 from inboxlink.runtime import Runtime
 from inboxlink.store.tables import Inbox
 from inboxlink.worker.watcher import watch_inbox
@@ -101,8 +101,7 @@ class Runner:
     async def _drain_outbox(self) -> None:
         while True:
             try:
-                for email_id in await due_emails(self._runtime):
-                    await deliver(self._runtime, email_id)
+                await deliver_due(self._runtime)
             except Exception:
                 log.exception("outbox pass failed; trying again")
             await _wait(self._runtime.signals.outbox_changed, OUTBOX_POLL_SECONDS)
