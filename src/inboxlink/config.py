@@ -22,6 +22,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./.inboxlink")
     database_url: str | None = None
+    #: PostgreSQL connections each process keeps open; bursts may open twice as many more.
+    #: Mind the server's max_connections: (web + workers) x 3 x this, plus 4 per worker for
+    #: the procrastinate engine (docs/scale-out.md, "Capacity").
+    database_pool_size: int = Field(default=10, ge=1)
     public_url: str = "http://127.0.0.1:8025"
     secret_key: str | None = Field(default=None, repr=False)
     allow_private_networks: str = ""

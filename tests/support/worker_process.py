@@ -63,8 +63,12 @@ class WorkerProcess:
 
     def inboxes(self) -> set[int]:
         """The inboxes whose watcher runs in this process now (its ``/status``)."""
+        return set(self.holdings())
+
+    def holdings(self) -> dict[int, float]:
+        """Inbox id → when (epoch seconds) this process began to watch it."""
         answer = httpx.get(self.url("/status"), timeout=30).json()
-        return set(answer["inboxes"])
+        return {int(inbox_id): taken for inbox_id, taken in answer["since"].items()}
 
     def rss_kib(self) -> int:
         """Resident memory of the worker process now (Linux /proc), for the per-inbox cost."""

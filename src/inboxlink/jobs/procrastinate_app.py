@@ -41,8 +41,16 @@ def conninfo(settings: Settings) -> str:
     return str(url.set(drivername="postgresql").render_as_string(hide_password=False))
 
 
+#: procrastinate's own connections per process: its LISTEN, heartbeats, fetches, defers.
+PROCRASTINATE_POOL_SIZE = 4
+
+
 def build_app(settings: Settings) -> App:
-    return App(connector=PsycopgConnector(conninfo=conninfo(settings)))
+    return App(
+        connector=PsycopgConnector(
+            conninfo=conninfo(settings), min_size=1, max_size=PROCRASTINATE_POOL_SIZE
+        )
+    )
 
 
 async def ensure_schema(settings: Settings) -> bool:

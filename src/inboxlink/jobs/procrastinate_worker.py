@@ -57,6 +57,8 @@ DECLINE_DELAY_SECONDS = 2.0
 #: How soon a session whose watcher failed unexpectedly is retried.
 FAILED_SESSION_DELAY_SECONDS = 5.0
 RECONCILE_SECONDS = 10.0
+#: How long a computed fair share is reused (see ProcrastinateWorker.fair_share).
+SHARE_CACHE_SECONDS = 1.0
 OUTBOX_SWEEP_SECONDS = 2.0
 #: Finished jobs kept this long for inspection (successful ones are deleted at once).
 KEEP_FINISHED_JOBS_HOURS = 72
@@ -88,13 +90,21 @@ class ProcrastinateWorker:
         #: Running sessions by procrastinate job id, and the event that tells one it lost it.
         self._leases: dict[int, asyncio.Event] = {}
         self._worker_id: int | None = None
+        self._share = (0, -math.inf)
         self.app = build_app(runtime.settings)
         self._register()
 
     # -- fair share ------------------------------------------------------------------------
 
     async def fair_share(self) -> int:
-        """Active inboxes divided by live workers, rounded up, never above --concurrency."""
+        """Active inboxes divided by live workers, rounded up, never above --concurrency.
+
+        Every session asks at start and at each rebalance check; with a thousand sessions per
+        worker that would be a thousand count queries a minute, so the answer is reused for
+        a second."""
+        value, computed_at = self._share
+        if time.monotonic() - computed_at < SHARE_CACHE_SECONDS:
+            return value
         async with self._runtime.sessions() as session:
             active = await session.scalar(
                 select(func.count(Inbox.id)).where(
@@ -108,8 +118,9 @@ class ProcrastinateWorker:
                 ),
                 {"stalled": self._settings.worker_stalled_seconds},
             )
-        share = math.ceil((active or 0) / max(workers or 1, 1))
-        return max(1, min(share, self._ceiling))
+        share = max(1, min(math.ceil((active or 0) / max(workers or 1, 1)), self._ceiling))
+        self._share = (share, time.monotonic())
+        return share
 
     # -- tasks -----------------------------------------------------------------------------
 

@@ -50,8 +50,13 @@ def ops_app(runtime: Runtime, holdings: Holdings) -> Starlette:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     async def status(_request: Request) -> Response:
+        since = holdings.since()
         return JSONResponse(
-            {"engine": runtime.settings.job_engine, "inboxes": sorted(holdings.inbox_ids)}
+            {
+                "engine": runtime.settings.job_engine,
+                "inboxes": sorted(since),
+                "since": {str(inbox_id): taken for inbox_id, taken in sorted(since.items())},
+            }
         )
 
     return Starlette(
