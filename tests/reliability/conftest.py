@@ -53,9 +53,9 @@ def live_env() -> dict[str, str]:
 def live(
     tmp_path: Path, mail_ca: MailPki, live_env: dict[str, str]
 ) -> Iterator[tuple[LiveServer, dict[str, str]]]:
-    """``inboxlink serve`` on SQLite in ``tmp_path``, set up by the CLI, and a super admin's
-    API headers."""
-    token = cli_admin_token(tmp_path)
+    """``inboxlink serve`` (SQLite in ``tmp_path`` unless ``live_env`` names a database), set
+    up by the CLI, and a super admin's API headers."""
+    token = cli_admin_token(tmp_path, env=live_env)
     server = LiveServer(
         tmp_path,
         env={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from email.parser import BytesHeaderParser
@@ -14,6 +15,7 @@ from tests.support.api_helpers import eventually
 from tests.support.dovecot import Dovecot
 from tests.support.live_server import LiveServer
 from tests.support.mail_fixtures import MailboxUser
+from tests.support.mail_samples import sample_message
 
 T = TypeVar("T")
 
@@ -115,3 +117,62 @@ def live_email(server: LiveServer, headers: dict[str, str], email_id: int) -> di
         f"{server.url}/api/v1/emails/{email_id}", headers=headers, timeout=30
     ).json()
     return body
+
+
+class Delivery(threading.Thread):
+    """Mail arriving all along (LMTP, as from an MTA) to each mailbox in turn, every third
+    message from ``contact``; ``expected`` gathers the Message-IDs that involve the contact."""
+
+    def __init__(
+        self,
+        dovecot: Dovecot,
+        mailboxes: list[MailboxUser],
+        contact: str,
+        other: str,
+        tag: str,
+        every: float = 0.15,
+    ):
+        super().__init__(daemon=True)
+        self.dovecot, self.mailboxes, self.contact, self.other = dovecot, mailboxes, contact, other
+        self.tag, self.every = tag, every
+        self.expected: set[str] = set()
+        self.sent = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(self.every):
+            to = self.mailboxes[self.sent % len(self.mailboxes)].email
+            sender = self.contact if self.sent % 3 == 0 else self.other
+            message_id = f"<live{self.sent}{self.tag}"
+            self.dovecot.deliver(to, sample_message(sender, to, message_id=message_id, days_ago=0))
+            if sender == self.contact:
+                self.expected.add(message_id)
+            self.sent += 1
+
+    def __enter__(self) -> Delivery:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.halt.set()
+        self.join(10)
+
+
+def live_get(server: LiveServer, headers: dict[str, str], path: str, **params: Any) -> Any:
+    response = httpx.get(f"{server.url}{path}", headers=headers, params=params, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def live_timeline(
+    server: LiveServer, headers: dict[str, str], contact_id: int, tag: str
+) -> list[str]:
+    """The Message-IDs ending in ``tag`` on a contact's timeline (not the emails sent to it)."""
+    ids: list[str] = []
+    params: dict[str, Any] = {"limit": 1000}
+    while True:
+        page = live_get(server, headers, f"/api/v1/contacts/{contact_id}/timeline", **params)
+        ids += [str(i["message_id"]) for i in page["items"]]
+        if not page["next"]:
+            return [m for m in ids if m.endswith(tag)]
+        params["cursor"] = page["next"]

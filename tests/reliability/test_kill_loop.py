@@ -23,16 +23,19 @@ import pytest
 
 from tests.reliability.figures import compare
 from tests.reliability.helpers import (
+    Delivery,
     connect_body,
     deliveries,
     live_connect,
     live_email,
+    live_get,
     live_send,
+    live_timeline,
     wait_for,
 )
 from tests.support.dovecot import Dovecot
 from tests.support.live_server import LiveServer
-from tests.support.mail_fixtures import MailboxUser, new_user
+from tests.support.mail_fixtures import new_user
 from tests.support.mail_samples import sample_message
 from tests.support.postfix import Postfix
 
@@ -46,44 +49,6 @@ TAG = "@kill.example>"
 def live_env() -> dict[str, str]:
     # Small batches: a kill lands between many commits; quick polls: incremental sync is busy.
     return {"INBOXLINK_SYNC_BATCH_SIZE": "10", "INBOXLINK_POLL_SECONDS": "1"}
-
-
-class Delivery(threading.Thread):
-    """Mail arriving all along (LMTP, as from an MTA): every third from the contact."""
-
-    def __init__(self, dovecot: Dovecot, me: MailboxUser, contact: str, other: str):
-        super().__init__(daemon=True)
-        self.dovecot, self.me, self.contact, self.other = dovecot, me, contact, other
-        self.expected: set[str] = set()
-        self.sent = 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.wait(0.15):
-            sender = self.contact if self.sent % CONTACT_EVERY == 0 else self.other
-            message_id = f"<live{self.sent}{TAG}"
-            raw = sample_message(sender, self.me.email, message_id=message_id, days_ago=0)
-            self.dovecot.deliver(self.me.email, raw)
-            if sender == self.contact:
-                self.expected.add(message_id)
-            self.sent += 1
-
-
-def _get(server: LiveServer, headers: dict[str, str], path: str, **params: Any) -> Any:
-    response = httpx.get(f"{server.url}{path}", headers=headers, params=params, timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _timeline(server: LiveServer, headers: dict[str, str], contact_id: int) -> list[str]:
-    ids: list[str] = []
-    params: dict[str, Any] = {"limit": 1000}
-    while True:
-        page = _get(server, headers, f"/api/v1/contacts/{contact_id}/timeline", **params)
-        ids += [str(i["message_id"]) for i in page["items"]]
-        if not page["next"]:
-            return [m for m in ids if m.endswith(TAG)]  # not the emails the inbox sent
-        params["cursor"] = page["next"]
 
 
 def _release_crashed_claims(data_dir: Path) -> int:
@@ -124,10 +89,10 @@ def test_kill_9_at_random_moments_of_backfill_and_incremental_sync(
     inbox_id = live_connect(server, headers, body)
 
     def sync() -> dict[str, Any]:
-        state: dict[str, Any] = _get(server, headers, f"/api/v1/inboxes/{inbox_id}")["sync"]
+        state: dict[str, Any] = live_get(server, headers, f"/api/v1/inboxes/{inbox_id}")["sync"]
         return state
 
-    delivery = Delivery(dovecot, me, ann.email, other.email)
+    delivery = Delivery(dovecot, [me], ann.email, other.email, TAG)
     delivery.start()
     rng = random.Random(int(os.environ.get("INBOXLINK_KILL_SEED", "10")))
     phases: Counter[str] = Counter()
@@ -153,7 +118,9 @@ def test_kill_9_at_random_moments_of_backfill_and_incremental_sync(
     server.stop()
     server.start()
     wait_for(lambda: sync()["backfill_complete"], timeout=180)
-    wait_for(lambda: expected <= set(_timeline(server, headers, contact["id"])), timeout=120)
+    wait_for(
+        lambda: expected <= set(live_timeline(server, headers, contact["id"], TAG)), timeout=120
+    )
     finals = [
         wait_for(
             lambda e=e: (
@@ -171,7 +138,7 @@ def test_kill_9_at_random_moments_of_backfill_and_incremental_sync(
     figures = compare(
         f"kill -9 x{KILLS} during backfill and incremental sync",
         expected,
-        _timeline(server, headers, contact["id"]),
+        live_timeline(server, headers, contact["id"], TAG),
         deliveries=counts,
         detail=(
             f"kills_backfill={phases['backfill']} kills_incremental={phases['incremental']} "

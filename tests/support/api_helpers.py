@@ -61,13 +61,15 @@ async def timeline(api: httpx.AsyncClient, person: Person, contact_id: int) -> l
     return items
 
 
-def run_cli(data_dir: Path, *args: str) -> str:
-    """Run ``inboxlink`` as a user would, on a data directory of its own."""
-    env = {**os.environ, "INBOXLINK_DATA_DIR": str(data_dir)}
-    env.pop("INBOXLINK_DATABASE_URL", None)
+def run_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run ``inboxlink`` as a user would, on a data directory of its own (and its SQLite
+    database unless ``env`` names another)."""
+    full = {**os.environ, "INBOXLINK_DATA_DIR": str(data_dir)}
+    full.pop("INBOXLINK_DATABASE_URL", None)
+    full.update(env or {})
     done = subprocess.run(
         [sys.executable, "-m", "inboxlink", *args],
-        env=env,
+        env=full,
         capture_output=True,
         text=True,
         check=True,
@@ -76,10 +78,12 @@ def run_cli(data_dir: Path, *args: str) -> str:
     return done.stdout
 
 
-def cli_admin_token(data_dir: Path, email: str = "boss@acme.test") -> str:
+def cli_admin_token(
+    data_dir: Path, email: str = "boss@acme.test", env: dict[str, str] | None = None
+) -> str:
     """Set up a data directory the way an operator would: migrate, create a super admin and
     an API token with the CLI. Returns the token (the last line ``create-token`` prints)."""
-    run_cli(data_dir, "db", "upgrade")
+    run_cli(data_dir, "db", "upgrade", env=env)
     run_cli(
         data_dir,
         "admin",
@@ -89,5 +93,6 @@ def cli_admin_token(data_dir: Path, email: str = "boss@acme.test") -> str:
         "long enough pw",
         "--role",
         "super-admin",
+        env=env,
     )
-    return run_cli(data_dir, "admin", "create-token", email).strip().splitlines()[-1]
+    return run_cli(data_dir, "admin", "create-token", email, env=env).strip().splitlines()[-1]
