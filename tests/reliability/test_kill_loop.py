@@ -113,9 +113,10 @@ def test_kill_9_at_random_moments_of_backfill_and_incremental_sync(
         delivery.join(10)
     expected |= delivery.expected
 
-    # The last run: crashed claims released, everything settles.
-    released = _release_crashed_claims(tmp_path)
+    # The last run: crashed claims released (with no process running, which could take one
+    # over and be stopped in the middle of it), everything settles.
     server.stop()
+    released = _release_crashed_claims(tmp_path)
     server.start()
     wait_for(lambda: sync()["backfill_complete"], timeout=180)
     wait_for(
