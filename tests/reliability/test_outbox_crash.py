@@ -11,6 +11,7 @@ email arrives once.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -118,3 +119,43 @@ def test_cut_mid_data_is_retried_and_arrives_once(
     )
     assert final["state"] == "sent" and final["attempts"] >= 2
     assert figures.clean
+
+
+def test_stopped_mid_delivery_lets_it_finish(
+    live: tuple[LiveServer, dict[str, str]],
+    dovecot: Dovecot,
+    postfix: Postfix,
+    smtp_proxy: TcpProxy,
+) -> None:
+    """A graceful stop (SIGTERM: a deploy, a restart) while an email is being handed over:
+    the worker lets that delivery finish, so it ends ``sent``, not ``send_uncertain``."""
+    server, headers = live
+    me, ann = new_user(dovecot), new_user(dovecot)
+    body = connect_body(me, dovecot.imap_port, smtp_proxy.port)
+    body["imap"]["security"] = "starttls"
+    inbox_id = live_connect(server, headers, body)
+
+    smtp_proxy.hold_after(END_OF_DATA)
+    email = live_send(server, headers, inbox_id, ann.email, "stop-1")
+    assert smtp_proxy.held.wait(60), "Postfix never answered the end of DATA"
+    stopping = threading.Thread(target=server.stop)
+    stopping.start()
+    time.sleep(1.0)  # the SIGTERM arrives while Postfix's "250" is still held
+    smtp_proxy.release()
+    stopping.join(30)
+    server.start()
+    final = wait_for(
+        lambda: (
+            (e := live_email(server, headers, email["id"]))["state"] not in ("queued", "sending")
+            and e
+        )
+    )
+    counts = Counter({email["message_id"]: deliveries(dovecot, ann, email["message_id"])})
+    figures = compare(
+        "outbox stopped (SIGTERM) mid-delivery",
+        [email["message_id"]],
+        [m for m, n in counts.items() if n],
+        deliveries=counts,
+        detail=f"final_state={final['state']}",
+    )
+    assert final["state"] == "sent" and figures.clean, final

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 RESCAN_SECONDS = 5.0
 OUTBOX_POLL_SECONDS = 2.0
 PERIODIC_SECONDS = 30.0
+#: How long ``stop`` lets an email already being handed to the mail server finish.
+DELIVERY_GRACE_SECONDS = 30.0
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -49,6 +51,7 @@ class Runner:
         self._max_inboxes = max_inboxes
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
+        self._delivering: asyncio.Task[None] | None = None
 
     async def _active_inbox_ids(self) -> set[int]:
         async with self._runtime.sessions() as session:
@@ -93,7 +96,10 @@ class Runner:
         while True:
             try:
                 for email_id in await due_emails(self._runtime):
-                    await deliver(self._runtime, email_id)
+                    # Its own task, so ``stop`` can let it finish rather than cut it off
+                    # mid-SMTP (which leaves the claim for STALE_CLAIM, then send_uncertain).
+                    self._delivering = asyncio.create_task(deliver(self._runtime, email_id))
+                    await asyncio.shield(self._delivering)
             except Exception:
                 log.exception("outbox pass failed; trying again")
             await _wait(self._runtime.signals.outbox_changed, OUTBOX_POLL_SECONDS)
@@ -127,10 +133,16 @@ class Runner:
         ]
 
     async def stop(self) -> None:
+        delivering = self._delivering
         tasks = [*self._loops, *self._watchers.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if delivering is not None and not delivering.done():
+            log.info("letting the email being sent finish before stopping")
+            await asyncio.wait({delivering}, timeout=DELIVERY_GRACE_SECONDS)
+            delivering.cancel()
+            await asyncio.gather(delivering, return_exceptions=True)
 
 
 async def start_in_process(runtime: Runtime) -> Callable[[], Awaitable[None]]:
