@@ -97,7 +97,9 @@ def until_reachable(write: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T
             except Exception as exc:
                 if not unreachable(exc):
                     raise
-                log.warning("database unreachable (%s); writing again in %.1f s", exc, delay)
+                log.warning(  # the type only: the text carries statement parameters
+                    "database unreachable (%s); writing again in %.1f s", type(exc).__name__, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_WRITE_RETRY_SECONDS)
 

@@ -101,7 +101,10 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
         Any other failure of these types stays a 500 (re-raised)."""
         if not unreachable(exc):
             raise exc
-        log.warning("%s %s: database unavailable (%s)", request.method, request.url.path, exc)
+        # The type only: a DBAPIError's text carries the statement and its parameters.
+        log.warning(
+            "%s %s: database unavailable (%s)", request.method, request.url.path, type(exc).__name__
+        )
         error = AppError("database_unavailable", DATABASE_DOWN, status=503)
         headers = {"Retry-After": "5"}
         if _wants_json(request):
