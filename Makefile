@@ -37,9 +37,12 @@ postgres:
 bench: $(STAMP) system-deps postgres
 	$(BIN)/python -m bench.run
 
-## Long fault runs: the fault suite and the kill -9 test ten times over (figures printed).
+## Long fault runs (figures printed): kill -9 50 times in a row and the load test for 60 s,
+## then the whole fault suite three times over. INBOXLINK_KILLS / INBOXLINK_LOAD_SECONDS tune it.
 soak: $(STAMP) system-deps postgres
-	for run in $$(seq 10); do $(BIN)/pytest -p no:cacheprovider -q -s tests/reliability tests/integration/test_crash_recovery.py || exit 1; done
+	INBOXLINK_KILLS=$${INBOXLINK_KILLS:-50} INBOXLINK_LOAD_SECONDS=$${INBOXLINK_LOAD_SECONDS:-60} \
+	  $(BIN)/pytest -p no:cacheprovider -q -s tests/reliability/test_kill_loop.py tests/reliability/test_load.py
+	for run in $$(seq 3); do $(BIN)/pytest -p no:cacheprovider -q -s tests/reliability tests/integration/test_crash_recovery.py || exit 1; done
 
 ## The JSON API fuzzed with many examples per operation.
 fuzz: $(STAMP)

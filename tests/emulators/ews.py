@@ -16,6 +16,7 @@ to every recipient the emulator holds (Bcc removed) and files the sender's copy 
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 import time
 from collections import Counter
@@ -41,8 +42,10 @@ from tests.emulators.ews_soap import (
     envelope,
     fault,
     q,
+    server_busy,
 )
 from tests.emulators.server import BackgroundServer
+from tests.emulators.throttle import Throttle
 
 AUTODISCOVER_REQUEST = (
     "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
@@ -116,6 +119,7 @@ class EwsEmulator:
         #: Where the plain-HTTP Autodiscover redirect step points (set with ``serve_redirect``).
         self.redirect_target = ""
         self._seq = 0
+        self.throttling = Throttle()
         self._soap = Operations(self)
         self._servers: list[BackgroundServer] = []
 
@@ -142,6 +146,11 @@ class EwsEmulator:
             item = box.items[item_id]
             item.deleted = True
             box.changes.append(Change(self.next_seq(), item.folder, "delete", item_id))
+
+    def throttle(self, count: int, back_off_seconds: int = 1, status: int = 500) -> None:
+        """The next ``count`` EWS requests are refused: 500 is Exchange's ErrorServerBusy
+        fault with BackOffMilliseconds, 503 a plain HTTP 503 with Retry-After."""
+        self.throttling.arm(count, str(back_off_seconds), status)
 
     def live(self, email: str, folder: str) -> list[StoredItem]:
         with self.lock:
@@ -299,7 +308,14 @@ def build_app(emulator: EwsEmulator) -> FastAPI:
         box = emulator.authenticate(request)
         if box is None:
             return _challenge(emulator)
-        status, answer = emulator.soap(body, box)
+        key = f"{request.url} {hashlib.sha256(body).hexdigest()}"  # the same call again
+        if refusal := emulator.throttling.take(key):
+            status, seconds = refusal
+            if status == 503:
+                return Response("Service Unavailable", 503, headers={"Retry-After": seconds})
+            answer = envelope(emulator.version, server_busy(int(seconds) * 1000))
+        else:
+            status, answer = emulator.soap(body, box)
         return Response(answer, status_code=status, media_type="text/xml; charset=utf-8")
 
     @app.post("/autodiscover/autodiscover.xml")

@@ -85,6 +85,16 @@ def fault(code: str, message: str) -> str:
     )
 
 
+def server_busy(back_off_ms: int) -> str:
+    """Exchange's throttling fault: come back after ``back_off_ms`` milliseconds."""
+    text = "The server cannot service this request right now. Try again later."
+    return fault("ErrorServerBusy", text).replace(
+        "</detail>",
+        f'<t:MessageXml xmlns:t="{T}"><t:Value Name="BackOffMilliseconds">{back_off_ms}'
+        "</t:Value></t:MessageXml></detail>",
+    )
+
+
 def response(operation: str, messages: list[str]) -> str:
     return (
         f'<m:{operation}Response xmlns:m="{M}" xmlns:t="{T}"><m:ResponseMessages>'

@@ -32,6 +32,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from tests.emulators.server import BackgroundServer
+from tests.emulators.throttle import Throttle
 from tests.support.ports import free_port
 
 SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "IMPORTANT", "STARRED")
@@ -94,14 +95,15 @@ class GoogleEmulator:
         self.mailboxes: dict[str, Mailbox] = {}
         self.lock = threading.RLock()
         self.requests: Counter[str] = Counter()
+        #: Error answers served, as "status endpoint" (throttling refusals not included).
+        self.errors: Counter[str] = Counter()
         self.revoked_tokens: list[str] = []
         # switches
         self.advanced_protection: set[str] = set()
         self.access_token_seconds = 3600
         #: scopes the user unticks on the consent page (Google's granular consent)
         self.withheld_scopes: set[str] = set()
-        self._throttle_left = 0
-        self._throttle_after = "1"
+        self.throttling = Throttle()
         # OAuth state
         self._codes: dict[str, dict[str, str]] = {}
         self._grants: list[Grant] = []
@@ -162,10 +164,10 @@ class GoogleEmulator:
             box.oldest_history = box.history_id + 1
             box.history_id += 1
 
-    def throttle(self, count: int, retry_after: str = "1") -> None:
-        """The next ``count`` Gmail API requests answer 429 with this Retry-After."""
-        with self.lock:
-            self._throttle_left, self._throttle_after = count, retry_after
+    def throttle(self, count: int, retry_after: str = "1", status: int = 429) -> None:
+        """The next ``count`` Gmail API requests answer ``status`` (429 rate limit, 503
+        backend error) with this Retry-After."""
+        self.throttling.arm(count, retry_after, status)
 
     # -- server ---------------------------------------------------------------------------
 
@@ -272,17 +274,18 @@ def build_app(emu: GoogleEmulator) -> FastAPI:
         path = request.url.path
         name = re.sub(r"/messages/(?!send)[^/]+$", "/messages/{id}", path)
         emu.requests[f"{request.method} {name}"] += 1
-        if path.startswith("/gmail/"):
-            with emu.lock:
-                if emu._throttle_left > 0:
-                    emu._throttle_left -= 1
-                    return _google_error(
-                        429,
-                        "Too many concurrent requests for user.",
-                        "rateLimitExceeded",
-                        {"Retry-After": emu._throttle_after},
-                    )
+        if path.startswith("/gmail/") and (
+            refusal := emu.throttling.take(f"{request.method} {request.url}")
+        ):
+            status, retry_after = refusal
+            if status == 429:
+                message, reason = "Too many concurrent requests for user.", "rateLimitExceeded"
+            else:
+                message, reason = "Backend Error", "backendError"
+            return _google_error(status, message, reason, {"Retry-After": retry_after})
         response: Response = await call_next(request)
+        if response.status_code >= 400:
+            emu.errors[f"{response.status_code} {request.method} {name}"] += 1
         return response
 
     # -- OAuth ----------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from tests.emulators.server import BackgroundServer
+from tests.emulators.throttle import Throttle
 from tests.support.ports import free_port
 
 GRAPH = "https://graph.microsoft.com/"
@@ -116,8 +117,10 @@ class MicrosoftEmulator:
         self.tenants: dict[str, Tenant] = {DEFAULT_TENANT: Tenant(DEFAULT_TENANT)}
         self.lock = threading.RLock()
         self.requests: Counter[str] = Counter()
+        #: Error answers served, as "status endpoint" (throttling refusals not included).
+        self.errors: Counter[str] = Counter()
         self.access_token_seconds = 3600
-        self._throttle: tuple[int, int, str] = (0, 429, "1")
+        self.throttling = Throttle()
         self._codes: dict[str, dict[str, Any]] = {}
         self._grants: dict[str, Grant] = {}  # refresh token -> grant
         self._access: dict[str, tuple[Grant, float]] = {}
@@ -204,8 +207,7 @@ class MicrosoftEmulator:
 
     def throttle(self, count: int, retry_after: str = "1", status: int = 429) -> None:
         """The next ``count`` Graph requests answer ``status`` with this ``Retry-After``."""
-        with self.lock:
-            self._throttle = (count, status, retry_after)
+        self.throttling.arm(count, retry_after, status)
 
     # -- server ---------------------------------------------------------------------------
 
@@ -225,14 +227,6 @@ class MicrosoftEmulator:
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
-
-    def _take_throttle(self) -> tuple[int, str] | None:
-        with self.lock:
-            left, status, retry_after = self._throttle
-            if left <= 0:
-                return None
-            self._throttle = (left - 1, status, retry_after)
-            return status, retry_after
 
     def _issue(self, grant: Grant, refresh_token: str | None = None) -> dict[str, Any]:
         access = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(24)
@@ -461,7 +455,12 @@ def build_app(emu: MicrosoftEmulator) -> FastAPI:
     async def count_and_throttle(request: Request, call_next: Any) -> Response:
         path = request.url.path
         emu.requests[_endpoint(path)] += 1
-        if path.startswith("/v1.0/") and (throttled := emu._take_throttle()) is not None:
+        throttled = (
+            emu.throttling.take(f"{request.method} {request.url}")
+            if path.startswith("/v1.0/")
+            else None
+        )
+        if throttled is not None:
             status, retry_after = throttled
             return graph_error(
                 status,
@@ -470,6 +469,8 @@ def build_app(emu: MicrosoftEmulator) -> FastAPI:
                 **{"Retry-After": retry_after},
             )
         response: Response = await call_next(request)
+        if response.status_code >= 400:
+            emu.errors[f"{response.status_code} {_endpoint(path)}"] += 1
         return response
 
     # -- identity platform ------------------------------------------------------------------

@@ -42,7 +42,7 @@ async def test_not_ready_while_the_database_is_unreachable(tmp_path: Path) -> No
     answers = await probe(Settings(data_dir=tmp_path, database_url=closed))
     assert answers["/healthz"].status_code == 200  # alive, only not ready
     assert answers["/readyz"].status_code == 503
-    assert answers["/readyz"].json()["error"]["code"] == "database_unreachable"
+    assert answers["/readyz"].json()["error"]["code"] == "database_unavailable"
     assert answers["/metrics"].status_code == 200
 
 

@@ -11,92 +11,27 @@ email arrives once.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Any
-
-import httpx
-import pytest
 
 from tests.reliability.figures import compare
-from tests.reliability.helpers import connect_body
-from tests.support.api_helpers import run_cli
+from tests.reliability.helpers import (
+    connect_body,
+    deliveries,
+    live_connect,
+    live_email,
+    live_send,
+    wait_for,
+)
 from tests.support.dovecot import Dovecot
 from tests.support.live_server import LiveServer
-from tests.support.mail_fixtures import MailboxUser, MailPki, new_user
+from tests.support.mail_fixtures import new_user
 from tests.support.postfix import Postfix
 from tests.support.tcp_proxy import TcpProxy
 
 END_OF_DATA = b"\r\n.\r\n"
-
-
-def wait_for(check: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
-def deliveries(dovecot: Dovecot, user: MailboxUser, message_id: str) -> int:
-    parser = BytesHeaderParser()
-    return sum(
-        (parser.parsebytes(raw).get("Message-ID") or "").strip() == message_id
-        for raw in dovecot.messages(user.email)
-    )
-
-
-@pytest.fixture
-def live(tmp_path: Path, mail_ca: MailPki) -> Iterator[tuple[LiveServer, dict[str, str]]]:
-    run_cli(tmp_path, "db", "upgrade")
-    run_cli(
-        tmp_path, "admin", "create-user", "boss@acme.test", "--password", "long enough pw",
-        "--role", "super-admin",
-    )  # fmt: skip
-    token = run_cli(tmp_path, "admin", "create-token", "boss@acme.test").strip().splitlines()[-1]
-    server = LiveServer(
-        tmp_path,
-        env={
-            "INBOXLINK_ALLOW_PRIVATE_NETWORKS": "1",
-            "INBOXLINK_EXTRA_CA_FILE": str(mail_ca.ca_file),
-            "INBOXLINK_DNS_NAMESERVERS": "127.0.0.1:9",
-            "INBOXLINK_DNS_TIMEOUT_SECONDS": "0.2",
-            "INBOXLINK_CONNECT_TIMEOUT_SECONDS": "5",
-        },
-    )
-    server.start()
-    try:
-        yield server, {"Authorization": f"Bearer {token}"}
-    finally:
-        server.stop()
-
-
-def _connect(server: LiveServer, headers: dict[str, str], me: MailboxUser, body: Any) -> int:
-    created = httpx.post(f"{server.url}/api/v1/inboxes", headers=headers, json=body, timeout=60)
-    assert created.status_code == 201, created.text
-    return int(created.json()["id"])
-
-
-def _send(server: LiveServer, headers: dict[str, str], inbox_id: int, to: str, key: str) -> Any:
-    response = httpx.post(
-        f"{server.url}/api/v1/emails",
-        headers={**headers, "Idempotency-Key": key},
-        json={"inbox_id": inbox_id, "to": [to], "subject": f"Offer {key}", "text": "Hello"},
-        timeout=30,
-    )
-    assert response.status_code == 202, response.text
-    return response.json()
-
-
-def _email(server: LiveServer, headers: dict[str, str], email_id: int) -> dict[str, Any]:
-    body: dict[str, Any] = httpx.get(
-        f"{server.url}/api/v1/emails/{email_id}", headers=headers, timeout=30
-    ).json()
-    return body
 
 
 def test_killed_after_data_accepted_is_not_sent_twice(
@@ -110,10 +45,10 @@ def test_killed_after_data_accepted_is_not_sent_twice(
     me, ann = new_user(dovecot), new_user(dovecot)
     body = connect_body(me, dovecot.imap_port, smtp_proxy.port)
     body["imap"]["security"] = "starttls"
-    inbox_id = _connect(server, headers, me, body)
+    inbox_id = live_connect(server, headers, body)
 
     smtp_proxy.hold_after(END_OF_DATA)
-    email = _send(server, headers, inbox_id, ann.email, "crash-1")
+    email = live_send(server, headers, inbox_id, ann.email, "crash-1")
     assert smtp_proxy.held.wait(60), "Postfix never answered the end of DATA"
     # Postfix accepted it: it reaches Ann although inboxlink has not seen the 250 yet.
     wait_for(lambda: deliveries(dovecot, ann, email["message_id"]) == 1)
@@ -134,11 +69,12 @@ def test_killed_after_data_accepted_is_not_sent_twice(
     server.start()
     final = wait_for(
         lambda: (
-            (e := _email(server, headers, email["id"]))["state"] not in ("queued", "sending") and e
+            (e := live_email(server, headers, email["id"]))["state"] not in ("queued", "sending")
+            and e
         )
     )
     # A second delivery would be queued by Postfix by now; give it the time LMTP needs.
-    sentinel = _send(server, headers, inbox_id, ann.email, "after-crash")
+    sentinel = live_send(server, headers, inbox_id, ann.email, "after-crash")
     wait_for(lambda: deliveries(dovecot, ann, sentinel["message_id"]) == 1)
     time.sleep(1.0)
     counts = Counter({email["message_id"]: deliveries(dovecot, ann, email["message_id"])})
@@ -162,13 +98,15 @@ def test_cut_mid_data_is_retried_and_arrives_once(
     me, ann = new_user(dovecot), new_user(dovecot)
     body = connect_body(me, dovecot.imap_port, smtp_proxy.port)
     body["imap"]["security"] = "starttls"
-    inbox_id = _connect(server, headers, me, body)
+    inbox_id = live_connect(server, headers, body)
 
     # Cut as soon as Postfix says "go ahead" to DATA: the message body never completes.
     smtp_proxy.cut_when(b"354 ", extra=0)
-    email = _send(server, headers, inbox_id, ann.email, "cut-1")
+    email = live_send(server, headers, inbox_id, ann.email, "cut-1")
     final = wait_for(
-        lambda: (e := _email(server, headers, email["id"]))["state"] in ("sent", "failed") and e,
+        lambda: (
+            (e := live_email(server, headers, email["id"]))["state"] in ("sent", "failed") and e
+        ),
         timeout=120,
     )
     counts = Counter({email["message_id"]: deliveries(dovecot, ann, email["message_id"])})
@@ -181,3 +119,43 @@ def test_cut_mid_data_is_retried_and_arrives_once(
     )
     assert final["state"] == "sent" and final["attempts"] >= 2
     assert figures.clean
+
+
+def test_stopped_mid_delivery_lets_it_finish(
+    live: tuple[LiveServer, dict[str, str]],
+    dovecot: Dovecot,
+    postfix: Postfix,
+    smtp_proxy: TcpProxy,
+) -> None:
+    """A graceful stop (SIGTERM: a deploy, a restart) while an email is being handed over:
+    the worker lets that delivery finish, so it ends ``sent``, not ``send_uncertain``."""
+    server, headers = live
+    me, ann = new_user(dovecot), new_user(dovecot)
+    body = connect_body(me, dovecot.imap_port, smtp_proxy.port)
+    body["imap"]["security"] = "starttls"
+    inbox_id = live_connect(server, headers, body)
+
+    smtp_proxy.hold_after(END_OF_DATA)
+    email = live_send(server, headers, inbox_id, ann.email, "stop-1")
+    assert smtp_proxy.held.wait(60), "Postfix never answered the end of DATA"
+    stopping = threading.Thread(target=server.stop)
+    stopping.start()
+    time.sleep(1.0)  # the SIGTERM arrives while Postfix's "250" is still held
+    smtp_proxy.release()
+    stopping.join(30)
+    server.start()
+    final = wait_for(
+        lambda: (
+            (e := live_email(server, headers, email["id"]))["state"] not in ("queued", "sending")
+            and e
+        )
+    )
+    counts = Counter({email["message_id"]: deliveries(dovecot, ann, email["message_id"])})
+    figures = compare(
+        "outbox stopped (SIGTERM) mid-delivery",
+        [email["message_id"]],
+        [m for m, n in counts.items() if n],
+        deliveries=counts,
+        detail=f"final_state={final['state']}",
+    )
+    assert final["state"] == "sent" and figures.clean, final

@@ -40,7 +40,7 @@ def ops_app(runtime: Runtime, holdings: Holdings) -> Starlette:
     async def readyz(_request: Request) -> Response:
         ready = await database_ready(runtime)
         return JSONResponse(
-            {"status": "ready" if ready else "database_unreachable"},
+            {"status": "ready" if ready else "database_unavailable"},
             status_code=200 if ready else 503,
         )
 

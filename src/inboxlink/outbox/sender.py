@@ -35,6 +35,7 @@ from inboxlink.outbox.queue import outgoing_message
 from inboxlink.providers.base import Connector
 from inboxlink.providers.errors import ConnectorError
 from inboxlink.runtime import Runtime
+from inboxlink.store.db import unreachable, until_reachable
 from inboxlink.store.tables import Inbox, OutboundEmail, User
 from inboxlink.sync.context import contacts_among, inbox_context
 from inboxlink.tracking.events import with_tracking
@@ -185,13 +186,22 @@ async def deliver(runtime: Runtime, email_id: int, connectors: Connectors) -> No
     claim = await _claim(runtime, email_id)
     if claim is None:
         return
-    async with runtime.sessions() as session:
-        row = await session.get(OutboundEmail, email_id)
-        assert row is not None
-        inbox = await session.get(Inbox, row.inbox_id) if row.inbox_id else None
-        message = await with_tracking(session, runtime, row, await _message_of(session, row))
-        attempts = row.attempts
-        handed_over = row.sent_at is not None
+    try:
+        async with runtime.sessions() as session:
+            row = await session.get(OutboundEmail, email_id)
+            assert row is not None
+            inbox = await session.get(Inbox, row.inbox_id) if row.inbox_id else None
+            message = await with_tracking(session, runtime, row, await _message_of(session, row))
+            attempts = row.attempts
+            handed_over = row.sent_at is not None
+    except Exception as exc:
+        if not unreachable(exc):
+            raise
+        # Nothing went out yet: give the claim back now rather than leave it for STALE_CLAIM
+        # (and then "send_uncertain"), as a database restart did (found by test_database_outage).
+        log.warning("email %s: database unreachable before sending; queued again", email_id)
+        await _release(runtime, email_id)
+        return
     if inbox is None or inbox.state != InboxState.CONNECTED.value:
         state = inbox.state.replace("_", " ") if inbox else "removed"
         await _fail(
@@ -231,6 +241,17 @@ async def deliver(runtime: Runtime, email_id: int, connectors: Connectors) -> No
     await _complete(runtime, email_id, inbox, message)
 
 
+@until_reachable
+async def _release(runtime: Runtime, email_id: int) -> None:
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(
+            update(OutboundEmail)
+            .where(OutboundEmail.id == email_id, OutboundEmail.state == OutboundState.SENDING.value)
+            .values(state=OutboundState.QUEUED.value, next_attempt_at=None)
+        )
+
+
+@until_reachable
 async def _record_handover(runtime: Runtime, email_id: int) -> None:
     async with runtime.sessions() as session, session.begin():
         row = await session.get(OutboundEmail, email_id)
@@ -239,6 +260,7 @@ async def _record_handover(runtime: Runtime, email_id: int) -> None:
         SEND_LATENCY.observe((row.sent_at - as_utc(row.created_at)).total_seconds())
 
 
+@until_reachable
 async def _complete(
     runtime: Runtime, email_id: int, inbox: Inbox, message: OutgoingMessage
 ) -> None:
@@ -252,6 +274,7 @@ async def _complete(
         await log_sent(session, inbox, message)
 
 
+@until_reachable
 async def _retry_later(runtime: Runtime, email_id: int, attempts: int, error: AppError) -> None:
     async with runtime.sessions() as session, session.begin():
         row = await session.get(OutboundEmail, email_id)
@@ -261,6 +284,7 @@ async def _retry_later(runtime: Runtime, email_id: int, attempts: int, error: Ap
         row.error_code, row.error_message = error.code, error.message
 
 
+@until_reachable
 async def _fail(runtime: Runtime, email_id: int, error: AppError) -> None:
     async with runtime.sessions() as session, session.begin():
         row = await session.get(OutboundEmail, email_id)

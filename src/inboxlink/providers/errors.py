@@ -7,11 +7,23 @@ from inboxlink.errors import AppError
 
 
 class ConnectorError(AppError):
+    """``retry_after``: seconds the server asked to be left alone (throttling), which the
+    worker's retry must not undercut."""
+
     status = 422
 
-    def __init__(self, code: str, message: str, *, transient: bool = False, **extra: object):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        transient: bool = False,
+        retry_after: float | None = None,
+        **extra: object,
+    ):
         super().__init__(code, message, status=None, **extra)
         self.transient = transient
+        self.retry_after = retry_after
 
 
 def auth_failed(server: str = "incoming mail (IMAP)") -> ConnectorError:

@@ -84,11 +84,12 @@ def translate(exc: BaseException, url: str, pin: Pin | None) -> ConnectorError:
             "The username signed in but may not open this mailbox. Use the mailbox's own "
             "username, or ask your IT department for access.",
         )
-    if isinstance(exc, ews.ErrorServerBusy):
+    if isinstance(exc, ews.ErrorServerBusy) or status == 503:
         return ConnectorError(
             "server_busy",
             f"The Exchange server {host} asked inboxlink to slow down; it will try again.",
             transient=True,
+            retry_after=getattr(exc, "back_off", None) or (pin.last_retry_after if pin else None),
         )
     if isinstance(exc, ews.ErrorTimeoutExpired | requests.RequestException | OSError) or (
         isinstance(exc, ews.TransportError) and status is None

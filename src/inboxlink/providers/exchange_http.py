@@ -4,8 +4,8 @@ exchangelib speaks HTTP through ``requests`` and lets a protocol class choose it
 (``BaseProtocol.HTTP_ADAPTER_CLS``). ``PinnedAdapter`` sends each request to the address the
 network policy checked when the connector started, while TLS verifies the certificate for the
 real host name (SNI and ``Host``), so DNS rebinding cannot move the session to an internal
-service after the check. It refuses any other host, and remembers the last HTTP status so the
-connector can tell "this is not an EWS endpoint" from "the server is down".
+service after the check. It refuses any other host, and remembers the last HTTP status (and
+Retry-After) so the connector can tell "this is not an EWS endpoint" from "the server is down".
 
 exchangelib also caches protocols process-wide by (endpoint, credentials) and remembers
 connection failures there for ever; ``pinned_protocol`` builds an uncached protocol per
@@ -37,6 +37,8 @@ class Pin:
     context: ssl.SSLContext
     timeout: float
     last_status: int | None = None
+    #: the last answer's Retry-After in seconds (a 503 while the server is overloaded)
+    last_retry_after: float | None = None
 
     @property
     def netloc(self) -> str:
@@ -85,6 +87,8 @@ class PinnedAdapter(requests.adapters.HTTPAdapter):
 
     def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
         self._pin.last_status = int(resp.status)
+        asked = str(resp.headers.get("Retry-After", "")).strip()
+        self._pin.last_retry_after = float(asked) if asked.isdigit() else None
         return super().build_response(req, resp)
 
     def close(self) -> None:

@@ -67,26 +67,33 @@ class _Missing(ConnectorError):
         super().__init__("gmail_not_found", f"Gmail did not find what was asked for ({detail}).")
 
 
-def _unreachable(detail: str) -> ConnectorError:
+def _unreachable(detail: str, retry_after: float | None = None) -> ConnectorError:
     return ConnectorError(
         "provider_unreachable",
         f"Gmail could not be reached ({detail}). inboxlink will try again; if it persists, "
         "check the server's internet connection and Google's status page.",
         transient=True,
+        retry_after=retry_after,
     )
 
 
-def _retry_after(response: httpx.Response, attempt: int) -> float:
-    """Seconds to wait: the server's Retry-After (seconds or HTTP date), else 1, 2, 4 … s."""
+def _asked_wait(response: httpx.Response) -> float | None:
+    """The server's Retry-After in seconds (a number or an HTTP date); None without one."""
     value = response.headers.get("Retry-After", "").strip()
-    wait = float(2**attempt)
-    if value:
-        try:
-            wait = float(value)
-        except ValueError:
-            with contextlib.suppress(TypeError, ValueError):
-                wait = parsedate_to_datetime(value).timestamp() - time.time()
-    return min(max(wait, 0.0), MAX_WAIT_SECONDS)
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        with contextlib.suppress(TypeError, ValueError):
+            return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    return None
+
+
+def _retry_after(response: httpx.Response, attempt: int) -> float:
+    """Seconds to wait before retrying: the server's Retry-After, else 1, 2, 4 … s."""
+    asked = _asked_wait(response)
+    return min(asked if asked is not None else float(2**attempt), MAX_WAIT_SECONDS)
 
 
 def _reason(response: httpx.Response) -> str:
@@ -168,9 +175,12 @@ class GmailConnector:
                 "Gmail is limiting how fast inboxlink may use this mailbox. inboxlink will "
                 "continue by itself in a few minutes.",
                 transient=True,
+                retry_after=_asked_wait(response),
             )
         if retryable:
-            raise _unreachable(f"HTTP {status}, still after {MAX_ATTEMPTS} attempts")
+            raise _unreachable(
+                f"HTTP {status}, still after {MAX_ATTEMPTS} attempts", _asked_wait(response)
+            )
         if status == 403 and _reason(response) == "insufficientPermissions":
             raise self._scope_missing()
         raise ConnectorError(

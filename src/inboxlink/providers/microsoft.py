@@ -182,6 +182,7 @@ def _graph_failure(response: httpx.Response) -> ConnectorError:
             "Microsoft is limiting how fast inboxlink may read this mailbox. inboxlink waits "
             "and continues by itself.",
             transient=True,
+            retry_after=_retry_after(response, 1),
         )
     if code == "MailboxNotEnabledForRESTAPI":
         return ConnectorError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inboxlink import __version__
@@ -21,8 +23,11 @@ from inboxlink.jobs.holdings import Holdings
 from inboxlink.ops.metrics import refresh
 from inboxlink.ops.server import database_ready
 from inboxlink.runtime import Runtime
+from inboxlink.store.db import unreachable
 from inboxlink.web import api, pages, tracking
-from inboxlink.web.pages.common import LoginRequired, login_redirect, render_error
+from inboxlink.web.pages.common import LoginRequired, login_redirect, render, render_error
+
+log = logging.getLogger(__name__)
 
 Lifespan = Callable[[Runtime, Holdings], Awaitable[Callable[[], Awaitable[None]]]]
 
@@ -33,6 +38,11 @@ _STATUS_CODES = {
     405: "method_not_allowed",
     409: "conflict",
 }
+
+DATABASE_DOWN = (
+    "inboxlink cannot reach its database right now (it may be restarting), so nothing was read "
+    "or changed. Try again in a few seconds; if this lasts, check that the database server runs."
+)
 
 
 def _wants_json(request: Request) -> bool:
@@ -92,6 +102,27 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
             request, 422, {"error": {"code": "invalid_request", "message": message}}
         )
 
+    async def database_down(request: Request, exc: Exception) -> Response:
+        """The database is restarting or unreachable: a 503 that says so, not a traceback.
+        Any other failure of these types stays a 500 (re-raised)."""
+        if not unreachable(exc):
+            raise exc
+        # The type only: a DBAPIError's text carries the statement and its parameters.
+        log.warning(
+            "%s %s: database unavailable (%s)", request.method, request.url.path, type(exc).__name__
+        )
+        error = AppError("database_unavailable", DATABASE_DOWN, status=503)
+        headers = {"Retry-After": "5"}
+        if _wants_json(request):
+            return JSONResponse(error.to_dict(), status_code=503, headers=headers)
+        # Not render_error: it reads the signed-in user from the database that is down.
+        page = render(request, "error.html", {"status": 503, "message": DATABASE_DOWN}, status=503)
+        page.headers.update(headers)
+        return page
+
+    for kind in (DBAPIError, OSError, TimeoutError):
+        app.add_exception_handler(kind, database_down)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
@@ -109,11 +140,7 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
     async def readyz() -> dict[str, str]:
         """The process can serve requests: its database answers (readiness)."""
         if not await database_ready(runtime):
-            raise AppError(
-                "database_unreachable",
-                "The database does not answer. inboxlink serves again once it is back.",
-                status=503,
-            )
+            raise AppError("database_unavailable", DATABASE_DOWN, status=503)
         return {"status": "ready"}
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 5.0
 OUTBOX_POLL_SECONDS = 2.0
+#: How long ``stop`` lets an outbox pass already handing emails to mail servers finish.
+DELIVERY_GRACE_SECONDS = 30.0
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -57,6 +59,7 @@ class Runner:
         self.holdings = holdings if holdings is not None else Holdings()
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
+        self._delivering: asyncio.Task[None] | None = None
 
     async def _active_inbox_ids(self) -> set[int]:
         async with self._runtime.sessions() as session:
@@ -101,7 +104,10 @@ class Runner:
     async def _drain_outbox(self) -> None:
         while True:
             try:
-                await deliver_due(self._runtime)
+                # Its own task, so ``stop`` can let the pass finish rather than cut an email
+                # off mid-SMTP (which leaves the claim for STALE_CLAIM, then send_uncertain).
+                self._delivering = asyncio.create_task(deliver_due(self._runtime))
+                await asyncio.shield(self._delivering)
             except Exception:
                 log.exception("outbox pass failed; trying again")
             await _wait(self._runtime.signals.outbox_changed, OUTBOX_POLL_SECONDS)
@@ -122,10 +128,16 @@ class Runner:
         ]
 
     async def stop(self) -> None:
+        delivering = self._delivering
         tasks = [*self._loops, *self._watchers.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if delivering is not None and not delivering.done():
+            log.info("letting the email being sent finish before stopping")
+            await asyncio.wait({delivering}, timeout=DELIVERY_GRACE_SECONDS)
+            delivering.cancel()
+            await asyncio.gather(delivering, return_exceptions=True)
 
 
 async def start_in_process(

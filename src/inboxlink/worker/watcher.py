@@ -105,6 +105,7 @@ async def watch_inbox(runtime: Runtime, inbox_id: int) -> None:
     """Run until the inbox is no longer active (disabled, removed, needs reconnect)."""
     failures = 0
     while (inbox := await _active_inbox(runtime, inbox_id)) is not None:
+        asked = 0.0  # what the server asked to wait (Retry-After, back-off), if anything
         connector = connector_for(runtime, inbox)
         try:
             sync = InboxSync(runtime.sessions, inbox_id, connector)
@@ -122,6 +123,7 @@ async def watch_inbox(runtime: Runtime, inbox_id: int) -> None:
                     await _needs_reconnect(runtime, inbox_id, error)
                 return
             failures += 1
+            asked = error.retry_after or 0.0
             await _record_delay(runtime, inbox_id, error)
         except (OSError, TimeoutError) as error:
             failures += 1
@@ -136,7 +138,7 @@ async def watch_inbox(runtime: Runtime, inbox_id: int) -> None:
             )
         finally:
             await connector.close()
-        delay = backoff_seconds(failures)
+        delay = max(backoff_seconds(failures), asked)
         log.info(
             "inbox %s: retrying in %.1f s (failure %d) at %s",
             inbox_id,
