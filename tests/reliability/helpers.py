@@ -176,3 +176,27 @@ def live_timeline(
         if not page["next"]:
             return [m for m in ids if m.endswith(tag)]
         params["cursor"] = page["next"]
+
+
+def fill_history(
+    dovecot: Dovecot,
+    mailboxes: list[MailboxUser],
+    contact: MailboxUser,
+    other: MailboxUser,
+    *,
+    per_mailbox: int,
+    tag: str,
+) -> set[str]:
+    """Write ``per_mailbox`` old messages into each mailbox, every third from ``contact``;
+    returns the Message-IDs that must end up logged (``tag`` ends each, e.g. ``@x.example>``)."""
+    expected: set[str] = set()
+    for number, me in enumerate(mailboxes):
+        messages = []
+        for n in range(per_mailbox):
+            message_id = f"<old{number}-{n}{tag}"
+            sender = contact.email if n % 3 == 0 else other.email
+            messages.append(sample_message(sender, me.email, message_id=message_id, days_ago=1))
+            if sender == contact.email:
+                expected.add(message_id)
+        dovecot.write_messages(me.email, messages)
+    return expected

@@ -23,6 +23,7 @@ from tests.reliability.helpers import (
     Delivery,
     connect_body,
     deliveries,
+    fill_history,
     live_connect,
     live_email,
     live_get,
@@ -32,7 +33,6 @@ from tests.reliability.helpers import (
 from tests.support.dovecot import Dovecot
 from tests.support.live_server import LiveServer
 from tests.support.mail_fixtures import new_user
-from tests.support.mail_samples import sample_message
 from tests.support.postfix import Postfix
 
 INBOXES = 50
@@ -114,16 +114,7 @@ def test_50_inboxes_syncing_while_100_clients_read_and_send(
     server, headers = live
     ann, other = new_user(dovecot), new_user(dovecot)
     mailboxes = [new_user(dovecot) for _ in range(INBOXES)]
-    expected: set[str] = set()
-    for number, me in enumerate(mailboxes):
-        messages = []
-        for n in range(BACKFILL):
-            message_id = f"<old{number}-{n}{TAG}"
-            sender = ann.email if n % 3 == 0 else other.email
-            messages.append(sample_message(sender, me.email, message_id=message_id, days_ago=1))
-            if sender == ann.email:
-                expected.add(message_id)
-        dovecot.write_messages(me.email, messages)
+    expected = fill_history(dovecot, mailboxes, ann, other, per_mailbox=BACKFILL, tag=TAG)
     contact = httpx.post(
         f"{server.url}/api/v1/contacts", json={"email": ann.email}, headers=headers
     ).json()
