@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxlink.mail.body import parse_body, sanitize_html
+from inboxlink.mail.body import UNREADABLE, parse_body, sanitize_html
 from inboxlink.mail.headers import Mailbox, parse_headers
 from inboxlink.mail.outgoing import InvalidHeader, OutgoingMessage
 
@@ -115,7 +115,23 @@ def test_hostile_structures_and_nul_bytes_never_stop_parsing() -> None:
             f"--b{depth - 1}\r\nContent-Type: multipart/mixed; boundary=b{depth}\r\n\r\n".encode()
         )
     body = parse_body(b"From: a@b.example\r\nSubject: deep\r\n" + nested)
-    assert isinstance(body.snippet, str)
+    assert not body.readable and body.snippet == UNREADABLE
     nul = b"From: a\x00b@c.example\r\nSubject: hi\x00there\r\n\r\nbody\x00text\r\n"
     assert "\x00" not in parse_headers(nul).subject
     assert "\x00" not in parse_body(nul).text
+
+
+def test_parsed_text_is_always_storable() -> None:
+    """UTF-7 decodes to lone surrogates and 8-bit Message-IDs arrive as surrogate escapes:
+    no database encodes either, so both used to fail the whole batch."""
+    raw = (
+        b"Subject: =?utf-7?Q?+2D0-?=\r\nMessage-ID: <caf\xe9@x.example>\r\n"
+        b"In-Reply-To: <" + b"p" * 1200 + b"@x.example>\r\n"
+        b"Content-Type: text/plain; charset=utf-7\r\n\r\n+2D0-hello"
+    )
+    headers, body = parse_headers(raw), parse_body(raw)
+    for text in (headers.subject, headers.message_id, body.text, body.snippet):
+        text.encode("utf-8")
+    assert headers.message_id == "<caf\ufffd@x.example>"
+    assert headers.in_reply_to == ""  # longer than any Message-ID may be: ignored
+    assert body.text == "\ufffdhello" and body.readable

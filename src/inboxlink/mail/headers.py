@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,7 +13,11 @@ from email.headerregistry import Address as HeaderAddress
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 
+from inboxlink.mail.text import from_raw_header, storable
+
 _MSGID = re.compile(r"<[^<>\s]+>")
+#: RFC 5322's line limit, and the width of the Message-ID columns: a longer "id" is junk.
+MAX_MESSAGE_ID = 998
 _parser = BytesHeaderParser(policy=policy.compat32)
 
 
@@ -48,7 +53,7 @@ def normalize_email(address: str) -> str:
 
 
 def _message_ids(value: str | None) -> tuple[str, ...]:
-    return tuple(_MSGID.findall(value or ""))
+    return tuple(m for m in _MSGID.findall(value or "") if len(m) <= MAX_MESSAGE_ID)
 
 
 def _date(value: str | None) -> datetime | None:
@@ -62,15 +67,11 @@ def _date(value: str | None) -> datetime | None:
 
 
 def _decoded(value: str) -> str:
-    """A raw header value as text: RFC 2047 encoded-words and raw UTF-8 (SMTPUTF8) decoded."""
-    if not value.isascii():  # raw 8-bit bytes, kept as surrogates by the parser
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if "=?" not in value:
-        return " ".join(value.split())
-    try:
-        return " ".join(str(make_header(decode_header(value))).split())
-    except (ValueError, LookupError, HeaderParseError):
-        return " ".join(value.split())
+    """A header value as text: RFC 2047 encoded-words and raw UTF-8 (SMTPUTF8) decoded."""
+    if "=?" in value:
+        with contextlib.suppress(ValueError, LookupError, HeaderParseError):
+            value = str(make_header(decode_header(value)))
+    return " ".join(storable(value).split())
 
 
 def _mailboxes(values: list[str]) -> tuple[Mailbox, ...]:
@@ -90,8 +91,7 @@ def parse_headers(raw: bytes) -> HeaderInfo:
     """
     fields: dict[str, list[str]] = {}
     for name, value in _parser.parsebytes(raw).raw_items():
-        # NUL has no place in a header and no database text column can hold it.
-        fields.setdefault(name.lower(), []).append(value.replace("\x00", ""))
+        fields.setdefault(name.lower(), []).append(from_raw_header(value))
 
     def get(name: str) -> str:
         return fields.get(name.lower(), [""])[0]
