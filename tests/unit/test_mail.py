@@ -135,3 +135,13 @@ def test_parsed_text_is_always_storable() -> None:
     assert headers.message_id == "<caf\ufffd@x.example>"
     assert headers.in_reply_to == ""  # longer than any Message-ID may be: ignored
     assert body.text == "\ufffdhello" and body.readable
+
+
+def test_inputs_the_parser_fuzz_found() -> None:
+    """Each raised out of parse_headers, which the IMAP scan calls: the inbox's sync stopped."""
+    zone = parse_headers(b"Date: Mon, 02 Nov 2026 10:00:00 +0000111111111111111111111111\r\n")
+    assert zone.date is None  # OverflowError from parsedate_to_datetime
+    charset = parse_headers(b"Subject: =?\xff\xfebase64?Q?x?=\r\n")  # CharsetError
+    assert charset.subject.endswith("base64?Q?x?=")
+    control = parse_headers(b"Subject: a\x07b\x1bc\r\n")
+    assert control.subject == "a b c"

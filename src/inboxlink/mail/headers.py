@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
-from email.errors import HeaderParseError
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.headerregistry import Address as HeaderAddress
 from email.parser import BytesHeaderParser
@@ -16,6 +16,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from inboxlink.mail.text import from_raw_header, storable
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+#: Control characters have no place in header text (a reply reusing it would be refused).
+_CONTROLS = dict.fromkeys([*range(32), 127], " ")
 #: RFC 5322's line limit, and the width of the Message-ID columns: a longer "id" is junk.
 MAX_MESSAGE_ID = 998
 _parser = BytesHeaderParser(policy=policy.compat32)
@@ -61,7 +63,7 @@ def _date(value: str | None) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # e.g. a zone of +99999999999
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -69,16 +71,18 @@ def _date(value: str | None) -> datetime | None:
 def _decoded(value: str) -> str:
     """A header value as text: RFC 2047 encoded-words and raw UTF-8 (SMTPUTF8) decoded."""
     if "=?" in value:
-        with contextlib.suppress(ValueError, LookupError, HeaderParseError):
+        # MessageError: HeaderParseError, and CharsetError for a non-ASCII charset name.
+        with contextlib.suppress(ValueError, LookupError, MessageError):
             value = str(make_header(decode_header(value)))
-    return " ".join(storable(value).split())
+    return " ".join(storable(value).translate(_CONTROLS).split())
 
 
 def _mailboxes(values: list[str]) -> tuple[Mailbox, ...]:
     found = []
     for name, email in getaddresses(values):
-        if "@" in email:
-            found.append(Mailbox(normalize_email(_decoded(email)), _decoded(name).strip()))
+        address = normalize_email(_decoded(email))
+        if "@" in address:
+            found.append(Mailbox(address, _decoded(name).strip()))
     return tuple(found)
 
 
