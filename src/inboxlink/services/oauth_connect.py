@@ -138,7 +138,11 @@ async def _claim_state(
         await session.delete(row)
     if row.provider != callback.provider.value or as_utc(row.expires_at) < utcnow():
         raise _state_invalid()
-    if not row.via_api and session_user_id != row.user_id:
+    # A browser flow must come back to the session that started it. An API flow may finish
+    # in any browser, but never in another user's session: that user would be sent to a
+    # mailbox connected for someone else (or tricked into connecting theirs to a stranger).
+    started_elsewhere = session_user_id != row.user_id
+    if started_elsewhere and (not row.via_api or session_user_id is not None):
         raise _state_invalid()
     verifier = runtime.vault.open(row.code_verifier, context=f"oauth:{callback.state}")["v"]
     return row, str(verifier)
