@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from tests.emulators.server import BackgroundServer
+from tests.emulators.server import BackgroundServer, Garbler
 from tests.support.ports import free_port
 
 SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "IMPORTANT", "STARRED")
@@ -102,6 +102,8 @@ class GoogleEmulator:
         self.withheld_scopes: set[str] = set()
         self._throttle_left = 0
         self._throttle_after = "1"
+        #: ``garble.arm(n, body, type)``: the next n Gmail API answers are not JSON
+        self.garble = Garbler()
         # OAuth state
         self._codes: dict[str, dict[str, str]] = {}
         self._grants: list[Grant] = []
@@ -272,6 +274,8 @@ def build_app(emu: GoogleEmulator) -> FastAPI:
         path = request.url.path
         name = re.sub(r"/messages/(?!send)[^/]+$", "/messages/{id}", path)
         emu.requests[f"{request.method} {name}"] += 1
+        if path.startswith("/gmail/") and (garbled := emu.garble.take()) is not None:
+            return garbled
         if path.startswith("/gmail/"):
             with emu.lock:
                 if emu._throttle_left > 0:

@@ -35,7 +35,7 @@ from urllib.parse import unquote, urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from tests.emulators.server import BackgroundServer
+from tests.emulators.server import BackgroundServer, Garbler
 from tests.support.ports import free_port
 
 GRAPH = "https://graph.microsoft.com/"
@@ -118,6 +118,8 @@ class MicrosoftEmulator:
         self.requests: Counter[str] = Counter()
         self.access_token_seconds = 3600
         self._throttle: tuple[int, int, str] = (0, 429, "1")
+        #: ``garble.arm(n, body, type)``: the next n Graph answers are not JSON
+        self.garble = Garbler()
         self._codes: dict[str, dict[str, Any]] = {}
         self._grants: dict[str, Grant] = {}  # refresh token -> grant
         self._access: dict[str, tuple[Grant, float]] = {}
@@ -461,6 +463,8 @@ def build_app(emu: MicrosoftEmulator) -> FastAPI:
     async def count_and_throttle(request: Request, call_next: Any) -> Response:
         path = request.url.path
         emu.requests[_endpoint(path)] += 1
+        if path.startswith("/v1.0/") and (garbled := emu.garble.take()) is not None:
+            return garbled
         if path.startswith("/v1.0/") and (throttled := emu._take_throttle()) is not None:
             status, retry_after = throttled
             return graph_error(

@@ -13,11 +13,9 @@ from email.headerregistry import Address as HeaderAddress
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 
-from inboxlink.mail.text import from_raw_header, storable
+from inboxlink.mail.text import from_raw_header, one_line
 
 _MSGID = re.compile(r"<[^<>\s]+>")
-#: Control characters have no place in header text (a reply reusing it would be refused).
-_CONTROLS = dict.fromkeys([*range(32), 127], " ")
 #: RFC 5322's line limit, and the width of the Message-ID columns: a longer "id" is junk.
 MAX_MESSAGE_ID = 998
 _parser = BytesHeaderParser(policy=policy.compat32)
@@ -74,7 +72,8 @@ def _decoded(value: str) -> str:
         # MessageError: HeaderParseError, and CharsetError for a non-ASCII charset name.
         with contextlib.suppress(ValueError, LookupError, MessageError):
             value = str(make_header(decode_header(value)))
-    return " ".join(storable(value).translate(_CONTROLS).split())
+    # Control characters have no place in header text (a reply reusing it would be refused).
+    return " ".join(one_line(value).split())
 
 
 def _mailboxes(values: list[str]) -> tuple[Mailbox, ...]:

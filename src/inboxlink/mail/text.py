@@ -21,6 +21,15 @@ def storable(text: str) -> str:
     return text
 
 
+_CONTROLS = dict.fromkeys([*range(32), 127], " ")
+
+
+def one_line(text: str) -> str:
+    """Storable text with control characters (line breaks, escapes, bells) made spaces: for
+    header text a reply reuses, and for what a server said that reaches an error message."""
+    return storable(text).translate(_CONTROLS)
+
+
 def from_raw_header(value: str) -> str:
     """A header value as the compat32 parser gives it (8-bit bytes as surrogate escapes),
     decoded as UTF-8 (RFC 6532), invalid bytes replaced, NULs dropped."""
