@@ -14,7 +14,7 @@ import re
 from inboxlink.errors import AppError
 from inboxlink.mail.address import parse_email
 from inboxlink.mail.body import SNIPPET_LENGTH, parse_body, sanitize_html
-from inboxlink.mail.headers import MAX_MESSAGE_ID, parse_headers
+from inboxlink.mail.headers import MAX_MESSAGE_ID, normalize_email, parse_headers
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -34,7 +34,7 @@ def exercise(data: bytes) -> None:
     assert not _CONTROL.search(headers.subject), repr(headers.subject)
     for mailbox in people:
         _storable(mailbox.email, mailbox.name)
-        assert "@" in mailbox.email and mailbox.email == mailbox.email.strip().lower()
+        assert "@" in mailbox.email and normalize_email(mailbox.email) == mailbox.email
     for message_id in (headers.message_id, headers.in_reply_to, *headers.references):
         assert len(message_id) <= MAX_MESSAGE_ID
     assert headers.date is None or headers.date.tzinfo is not None

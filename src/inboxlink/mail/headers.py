@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -12,6 +13,8 @@ from email.header import decode_header, make_header
 from email.headerregistry import Address as HeaderAddress
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
+
+import idna
 
 from inboxlink.mail.text import from_raw_header, one_line
 
@@ -49,7 +52,17 @@ class HeaderInfo:
 
 
 def normalize_email(address: str) -> str:
-    return address.strip().lower()
+    """An address as inboxlink stores and compares it: lower case, an international domain in
+    its ASCII (IDNA) form and the rest in NFC, so that mail from user@bücher.example finds
+    the contact saved as user@xn--bcher-kva.example (as ``check_email`` stores it)."""
+    address = address.strip().lower()
+    if address.isascii():
+        return address
+    local, at, domain = address.rpartition("@")
+    if not domain.isascii():
+        with contextlib.suppress(idna.IDNAError, UnicodeError):
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+    return unicodedata.normalize("NFC", f"{local}{at}{domain}")
 
 
 def _message_ids(value: str | None) -> tuple[str, ...]:
@@ -116,4 +129,7 @@ def parse_headers(raw: bytes) -> HeaderInfo:
 
 
 def format_mailbox(mailbox: Mailbox) -> str:
-    return str(HeaderAddress(display_name=mailbox.name, addr_spec=mailbox.email))
+    """``Name <local@domain>``; the parts are given separately because the stdlib refuses to
+    parse a non-ASCII local part (SMTPUTF8, e.g. 用户@例子.测试) that it formats correctly."""
+    local, _, domain = mailbox.email.rpartition("@")
+    return str(HeaderAddress(display_name=mailbox.name, username=local, domain=domain))
