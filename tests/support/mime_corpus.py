@@ -249,6 +249,18 @@ def nasty_samples(contact: str, *, big: bool = True) -> list[Sample]:
                 b"Mon, 02 Nov 2026 10:00:00 +0000", b"Feb 30 99999 25:61:61 +9999"
             ),
         ),
+        Sample(
+            "zone-overflow",  # found by the fuzzer: OverflowError out of the header scan
+            m(contact, "zone", "Message-ID: <zone@nasty.example>\r\n").replace(
+                b"+0000", b"+0000111111111111111111111111"
+            ),
+        ),
+        Sample(
+            "8bit-charset-name",  # found by the fuzzer: CharsetError out of the header scan
+            m(contact, "x", "Message-ID: <charset3@nasty.example>\r\n").replace(
+                b"Subject: x", b"Subject: =?\xff\xfebase64?Q?x?="
+            ),
+        ),
         Sample("header-only", f"From: {contact}\r\nMessage-ID: <hdr@nasty.example>\r\n".encode()),
         Sample(
             "bare-lf-and-cr",
