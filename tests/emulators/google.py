@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from tests.emulators.server import BackgroundServer
+from tests.emulators.server import BackgroundServer, Garbler
 from tests.emulators.throttle import Throttle
 from tests.support.ports import free_port
 
@@ -104,6 +104,8 @@ class GoogleEmulator:
         #: scopes the user unticks on the consent page (Google's granular consent)
         self.withheld_scopes: set[str] = set()
         self.throttling = Throttle()
+        #: ``garble.arm(n, body, type)``: the next n Gmail API answers are not JSON
+        self.garble = Garbler()
         # OAuth state
         self._codes: dict[str, dict[str, str]] = {}
         self._grants: list[Grant] = []
@@ -274,6 +276,8 @@ def build_app(emu: GoogleEmulator) -> FastAPI:
         path = request.url.path
         name = re.sub(r"/messages/(?!send)[^/]+$", "/messages/{id}", path)
         emu.requests[f"{request.method} {name}"] += 1
+        if path.startswith("/gmail/") and (garbled := emu.garble.take()) is not None:
+            return garbled
         if path.startswith("/gmail/") and (
             refusal := emu.throttling.take(f"{request.method} {request.url}")
         ):

@@ -35,7 +35,7 @@ from urllib.parse import unquote, urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from tests.emulators.server import BackgroundServer
+from tests.emulators.server import BackgroundServer, Garbler
 from tests.emulators.throttle import Throttle
 from tests.support.ports import free_port
 
@@ -121,6 +121,8 @@ class MicrosoftEmulator:
         self.errors: Counter[str] = Counter()
         self.access_token_seconds = 3600
         self.throttling = Throttle()
+        #: ``garble.arm(n, body, type)``: the next n Graph answers are not JSON
+        self.garble = Garbler()
         self._codes: dict[str, dict[str, Any]] = {}
         self._grants: dict[str, Grant] = {}  # refresh token -> grant
         self._access: dict[str, tuple[Grant, float]] = {}
@@ -455,6 +457,8 @@ def build_app(emu: MicrosoftEmulator) -> FastAPI:
     async def count_and_throttle(request: Request, call_next: Any) -> Response:
         path = request.url.path
         emu.requests[_endpoint(path)] += 1
+        if path.startswith("/v1.0/") and (garbled := emu.garble.take()) is not None:
+            return garbled
         throttled = (
             emu.throttling.take(f"{request.method} {request.url}")
             if path.startswith("/v1.0/")

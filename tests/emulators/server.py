@@ -7,6 +7,35 @@ import time
 from typing import Any
 
 import uvicorn
+from starlette.responses import Response
+
+#: What a proxy or a half-deployed API answers instead of JSON.
+HTML_ERROR_PAGE = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
+BROKEN_JSON = b'{"messages": [{"id": "1", "threadId": '
+
+
+class Garbler:
+    """A switch of an emulator: its next API requests answer this body with a 200."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._left = 0
+        self._body = b""
+        self._type = ""
+        self.served = 0
+
+    def arm(self, count: int, body: bytes, content_type: str) -> None:
+        with self._lock:
+            self._left, self._body, self._type = count, body, content_type
+
+    def take(self) -> Response | None:
+        """The garbled answer while armed (counted), else None."""
+        with self._lock:
+            if self._left <= 0:
+                return None
+            self._left -= 1
+            self.served += 1
+            return Response(self._body, status_code=200, media_type=self._type)
 
 
 class BackgroundServer:

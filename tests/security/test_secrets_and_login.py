@@ -10,17 +10,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from inboxlink.config import Settings
 from inboxlink.runtime import Runtime
-from inboxlink.store.tables import Base
 from inboxlink.web.app import create_app
 from tests.support.accounts import PASSWORD, Team
 from tests.support.api_helpers import eventually
 from tests.support.dovecot import Dovecot
 from tests.support.mail_fixtures import MailPki, new_user
 from tests.support.postfix import Postfix
+from tests.support.store import dump_rows
 
 
 @pytest.fixture
@@ -30,16 +29,6 @@ def settings(settings: Settings, mail_ca: MailPki) -> Settings:
         extra_ca_file=mail_ca.ca_file, dns_nameservers="127.0.0.1:9", dns_timeout_seconds=0.2
     )
     return Settings(**values)
-
-
-async def _dump(runtime: Runtime) -> str:
-    """Every row of every table as text (what a stolen database or backup would show)."""
-    parts = []
-    async with runtime.sessions() as session:
-        for table in Base.metadata.sorted_tables:
-            for row in await session.execute(select(table)):
-                parts.append(repr(tuple(row)))
-    return "\n".join(parts)
 
 
 async def test_no_secret_in_the_database_or_the_logs(
@@ -95,7 +84,7 @@ async def test_no_secret_in_the_database_or_the_logs(
         "user password": PASSWORD,
         **{f"api token of {p.email}": p.token for p in (team.admin, team.member, team.outsider)},
     }
-    dump = await _dump(runtime)
+    dump = await dump_rows(runtime)
     logs = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     raw = b""
     if settings.is_sqlite:

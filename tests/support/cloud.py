@@ -76,6 +76,11 @@ async def consent(
     api: httpx.AsyncClient, url: str, account: str, *, allow: bool = True
 ) -> httpx.Response:
     """Answer an emulator's consent page at ``url`` and follow back to the product's callback."""
+    return await api.get(await callback_url(url, account, allow=allow))
+
+
+async def callback_url(url: str, account: str, *, allow: bool = True) -> str:
+    """Answer an emulator's consent page at ``url``; the product's callback path and query."""
     async with httpx.AsyncClient() as browser:
         page = await browser.get(url)
         assert page.status_code == 200, page.text
@@ -91,7 +96,7 @@ async def consent(
     assert back.status_code == 302, back.text
     location = urlsplit(back.headers["location"])
     assert f"{location.scheme}://{location.netloc}" == PUBLIC
-    return await api.get(f"{location.path}?{location.query}")
+    return f"{location.path}?{location.query}"
 
 
 async def my_inboxes(api: httpx.AsyncClient, person: Person) -> list[dict[str, Any]]:

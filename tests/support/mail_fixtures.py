@@ -98,6 +98,25 @@ def mailbox(dovecot: Dovecot) -> MailboxUser:
 
 
 @pytest.fixture
+def make_postfix(dovecot: Dovecot, mail_ca: MailPki) -> Iterator[Callable[..., Postfix]]:
+    """Start a special Postfix in front of the shared Dovecot (``Postfix`` keyword options,
+    e.g. ``relay_port=`` to relay other domains to a test's SMTP sink)."""
+    started: list[tuple[Postfix, Path]] = []
+
+    def make(**options: Any) -> Postfix:
+        root = _server_root("postfix")
+        server = Postfix(root, dovecot, cert=mail_ca.server_pair, **options)
+        started.append((server, root))
+        server.start()
+        return server
+
+    yield make
+    for server, root in started:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
 def make_dovecot() -> Iterator[Callable[..., Dovecot]]:
     """Start a special Dovecot (``Dovecot`` keyword options, e.g. ``capabilities=``, ``cert=``)."""
     started: list[tuple[Dovecot, Path]] = []

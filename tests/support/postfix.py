@@ -3,7 +3,8 @@
 Facts behind the config are in ``../shared/TESTBED.md``. Postfix only accepts a private config
 folder that the default ``/etc/postfix/main.cf`` lists in ``alternate_config_directories``;
 registering it there is the one change made outside the temporary folder. Nothing can leave
-the machine: other domains are relayed to ``[127.0.0.1]:9``, where nothing listens.
+the machine: other domains are relayed to ``[127.0.0.1]:9``, where nothing listens (or to a
+test's own SMTP sink on loopback, ``relay_port``).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class Postfix:
         *,
         smtp_port: int | None = None,
         submissions_port: int | None = None,
+        relay_port: int = 9,
     ) -> None:
         self.root = root
         self.host = "127.0.0.1"
@@ -94,6 +96,7 @@ class Postfix:
         self._cert = cert
         self._smtp_port = smtp_port or free_port()
         self._submissions_port = (submissions_port or free_port()) if cert else None
+        self._relay_port = relay_port  # other domains go to 127.0.0.1 here (9: nowhere)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -145,7 +148,7 @@ smtpd_sasl_path = inet:{dovecot.host}:{dovecot.auth_port}
 smtpd_sasl_auth_enable = yes
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_recipient_restrictions = check_recipient_access {_REFUSED_TABLE}
-relayhost = [127.0.0.1]:9
+relayhost = [127.0.0.1]:{self._relay_port}
 {tls}"""
 
     def _prepare(self) -> None:

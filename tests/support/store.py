@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from inboxlink.config import Settings
 from inboxlink.runtime import Runtime
@@ -66,6 +66,16 @@ def postgres_database() -> Iterator[str]:
     with throwaway_postgres() as url:
         migrate.upgrade(Settings(database_url=url))
         yield url
+
+
+async def dump_rows(runtime: Runtime) -> str:
+    """Every row of every table as text (what a stolen database or backup would show)."""
+    parts = []
+    async with runtime.sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in await session.execute(select(table)):
+                parts.append(repr(tuple(row)))
+    return "\n".join(parts)
 
 
 @pytest.fixture(scope="session")

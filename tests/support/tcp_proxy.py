@@ -11,7 +11,10 @@ async tests (the in-process ``Runner``) drive it the same way. Faults, all opt-i
   ``client_pattern`` (``b"\\r\\n.\\r\\n"``: the end of SMTP DATA), so the server's "250" waits
   in the proxy -- ``held`` is set when it arrives; ``release()`` lets it through;
 * ``delay`` seconds before each forwarded chunk; ``garbage(data)`` sent to the client as if
-  from the server; ``refuse`` closes new connections as soon as they are accepted.
+  from the server; ``refuse`` closes new connections as soon as they are accepted;
+* ``answer_with(data, after=client_pattern)`` replaces, on every connection, the server's
+  reply to the command containing ``client_pattern`` (``b" LOGIN "``, ``b" SELECT "``) by
+  ``data``; without ``after``, the greeting: a server that answers nonsense.
 
 Patterns only work on plaintext connections (security "none"); byte counts work on TLS too.
 """
@@ -37,6 +40,7 @@ class _Link:
     from_client: bytearray = field(default_factory=bytearray)
     from_server: bytearray = field(default_factory=bytearray)
     holding: bool = False
+    answered: bool = False  # the ``answer_with`` reply was sent on this link
 
     def close(self) -> None:
         for writer in (self.client, self.server):
@@ -67,6 +71,7 @@ class TcpProxy:
         self._links: dict[int, _Link] = {}
         self._rules: list[_CutRule] = []
         self._hold_pattern: bytes | None = None
+        self._answer: tuple[bytes, bytes | None] | None = None
         self._release = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -153,6 +158,11 @@ class TcpProxy:
         self._release.clear()
         self._hold_pattern = client_pattern
 
+    def answer_with(self, data: bytes | None, *, after: bytes | None = None) -> None:
+        """From now on, answer ``data`` (once per connection) instead of the server's reply to
+        the client's ``after`` pattern, or instead of its greeting; ``None`` stops it."""
+        self._answer = None if data is None else (data, after)
+
     def release(self) -> None:
         self._hold_pattern = None
         self._release.set()
@@ -215,6 +225,18 @@ class TcpProxy:
         link.close()
         self._links.pop(key, None)
 
+    def _replace(self, link: _Link, writer: asyncio.StreamWriter) -> bool:
+        """Send the ``answer_with`` reply instead of this server chunk when it is due."""
+        answer = self._answer
+        if answer is None or link.answered:
+            return False
+        data, after = answer
+        if after is not None and after not in link.from_client:
+            return False
+        link.answered = True
+        writer.write(data)
+        return True
+
     def _cut_point(self, key: int, link: _Link, before: int, size: int) -> int | None:
         """How many of the chunk's ``size`` bytes (stream offset ``before``) may pass before a
         rule cuts the connection, or None when none does."""
@@ -251,6 +273,8 @@ class TcpProxy:
                         link.holding = True
                     writer.write(data)
                     await writer.drain()
+                    continue
+                if self._replace(link, writer):
                     continue
                 if link.holding:
                     self.held.set()

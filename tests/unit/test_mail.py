@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from inboxlink.mail import body as body_module
 from inboxlink.mail import headers as headers_module
-from inboxlink.mail.body import SNIPPET_LENGTH, parse_body, sanitize_html, snippet_of
+from inboxlink.mail.body import SNIPPET_LENGTH, UNREADABLE, parse_body, sanitize_html, snippet_of
 from inboxlink.mail.headers import Mailbox, parse_headers
 from inboxlink.mail.outgoing import InvalidHeader, OutgoingMessage
 
@@ -121,7 +121,7 @@ def test_hostile_structures_and_nul_bytes_never_stop_parsing() -> None:
             f"--b{depth - 1}\r\nContent-Type: multipart/mixed; boundary=b{depth}\r\n\r\n".encode()
         )
     body = parse_body(b"From: a@b.example\r\nSubject: deep\r\n" + nested)
-    assert isinstance(body.snippet, str)
+    assert not body.readable and body.snippet == UNREADABLE
     nul = b"From: a\x00b@c.example\r\nSubject: hi\x00there\r\n\r\nbody\x00text\r\n"
     assert "\x00" not in parse_headers(nul).subject
     assert "\x00" not in parse_body(nul).text
@@ -184,3 +184,29 @@ def _reference_body(message: Message) -> tuple[str, str, str]:
     text = body_module._part_content(message, "plain").replace("\x00", "")
     html = body_module._part_content(message, "html").replace("\x00", "")
     return text, html, snippet_of(text or body_module.html_to_text(html))
+
+
+def test_parsed_text_is_always_storable() -> None:
+    """UTF-7 decodes to lone surrogates and 8-bit Message-IDs arrive as surrogate escapes:
+    no database encodes either, so both used to fail the whole batch."""
+    raw = (
+        b"Subject: =?utf-7?Q?+2D0-?=\r\nMessage-ID: <caf\xe9@x.example>\r\n"
+        b"In-Reply-To: <" + b"p" * 1200 + b"@x.example>\r\n"
+        b"Content-Type: text/plain; charset=utf-7\r\n\r\n+2D0-hello"
+    )
+    headers, body = parse_headers(raw), parse_body(raw)
+    for text in (headers.subject, headers.message_id, body.text, body.snippet):
+        text.encode("utf-8")
+    assert headers.message_id == "<caf\ufffd@x.example>"
+    assert headers.in_reply_to == ""  # longer than any Message-ID may be: ignored
+    assert body.text == "\ufffdhello" and body.readable
+
+
+def test_inputs_the_parser_fuzz_found() -> None:
+    """Each raised out of parse_headers, which the IMAP scan calls: the inbox's sync stopped."""
+    zone = parse_headers(b"Date: Mon, 02 Nov 2026 10:00:00 +0000111111111111111111111111\r\n")
+    assert zone.date is None  # OverflowError from parsedate_to_datetime
+    charset = parse_headers(b"Subject: =?\xff\xfebase64?Q?x?=\r\n")  # CharsetError
+    assert charset.subject.endswith("base64?Q?x?=")
+    control = parse_headers(b"Subject: a\x07b\x1bc\r\n")
+    assert control.subject == "a b c"

@@ -28,7 +28,7 @@ from inboxlink.domain.enums import Direction
 from inboxlink.mail.body import parse_body
 from inboxlink.mail.headers import HeaderInfo
 from inboxlink.store.batching import slices
-from inboxlink.store.tables import Message, MessageSource, Thread, TimelineEntry
+from inboxlink.store.tables import Inbox, Message, MessageSource, Thread, TimelineEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +199,9 @@ async def _insert_messages(
                 "snippet": body.snippet,
                 "body_text": body.text,
                 "body_html": body.html,
+                # What the parser cannot read is kept as received, for a person or a fix.
+                "unreadable": not body.readable,
+                "raw": None if body.readable else sighting.raw,
                 "sent_from_crm": sighting.sent_from_crm,
                 "owner_id": sighting.owner_id,
                 "created_at": utcnow(),
@@ -237,13 +240,17 @@ async def store_sightings(
     if new:
         await _insert_messages(session, account_id, new)
     messages: dict[str, tuple[int, datetime]] = {}
+    unreadable: set[int] = set()
     for chunk in slices(keys):
         rows = await session.execute(
-            select(Message.dedupe_key, Message.id, Message.sent_at).where(
+            select(Message.dedupe_key, Message.id, Message.sent_at, Message.unreadable).where(
                 in_account, Message.dedupe_key.in_(chunk)
             )
         )
-        messages.update({key: (mid, sent_at) for key, mid, sent_at in rows})
+        for key, mid, sent_at, flagged_unreadable in rows:
+            messages[key] = (mid, sent_at)
+            if flagged_unreadable:
+                unreadable.add(mid)
     message_ids = [mid for mid, _ in messages.values()]
     inbox_ids = {s.inbox_id for s in sightings}
     sources = await _sources(session, inbox_ids, message_ids)
@@ -255,6 +262,7 @@ async def store_sightings(
     )  # fmt: skip
     new_sources: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
+    unreadable_seen: dict[int, int] = {}
     added = 0
     for sighting, key in zip(sightings, keys, strict=True):
         message_id, sent_at = messages[key]
@@ -265,6 +273,8 @@ async def store_sightings(
                 {"message_id": message_id, "inbox_id": sighting.inbox_id,
                  "folder": sighting.folder, "provider_id": sighting.provider_id}
             )  # fmt: skip
+            if message_id in unreadable:
+                unreadable_seen[sighting.inbox_id] = unreadable_seen.get(sighting.inbox_id, 0) + 1
         adds = False
         for contact_id in sighting.contact_ids:
             if (message_id, contact_id) in logged:
@@ -291,6 +301,11 @@ async def store_sightings(
             ),
             entries,
         )
+    for inbox_id, count in unreadable_seen.items():  # counted once per place it was seen
+        await session.execute(
+            update(Inbox).where(Inbox.id == inbox_id)
+            .values(messages_unreadable=Inbox.messages_unreadable + count)
+        )  # fmt: skip
     return added
 
 

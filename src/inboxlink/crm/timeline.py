@@ -74,6 +74,7 @@ def timeline_item(entry: TimelineEntry, message: Message, visibility: Visibility
         "sent_at": as_utc(message.sent_at).isoformat(),
         "inbox_id": entry.inbox_id,
         "snippet": message.snippet if show_body else None,
+        "unreadable": message.unreadable,
         "visibility": visibility.value,
         "auto_reply": looks_out_of_office(message.subject, message.body_text),
     }

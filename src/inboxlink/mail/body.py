@@ -16,6 +16,7 @@ from email.message import Message
 import nh3
 
 from inboxlink.mail.headers import split_message
+from inboxlink.mail.text import storable
 
 SNIPPET_LENGTH = 200
 _SPACE = re.compile(r"\s+")
@@ -26,6 +27,8 @@ class Body:
     text: str
     html: str
     snippet: str
+    #: False when the parser could not walk the message: kept raw and flagged instead.
+    readable: bool = True
 
 
 def _candidates(part: Message, subtype: str) -> Iterator[Message]:
@@ -94,15 +97,15 @@ def _message(raw: bytes) -> Message:
 
 def parse_body(raw: bytes) -> Body:
     """The readable parts of a message. Never raises: a message whose structure defeats the
-    parser (e.g. a thousand nested multiparts) gets an empty body and an explaining snippet,
-    so one hostile message cannot stop an inbox's sync. NULs, which no database text
-    column holds, are dropped."""
+    parser (e.g. a thousand nested multiparts) gets an empty body, an explaining snippet and
+    ``readable=False``, so one hostile message cannot stop an inbox's sync. The text is
+    storable (no NULs, no lone surrogates from a UTF-7 part)."""
     try:
         message = _message(raw)
-        text = _part_content(message, "plain").replace("\x00", "")
-        html = _part_content(message, "html").replace("\x00", "")
+        text = storable(_part_content(message, "plain"))
+        html = storable(_part_content(message, "html"))
     except (RecursionError, LookupError, ValueError, TypeError, AssertionError):
-        return Body(text="", html="", snippet=UNREADABLE)
+        return Body(text="", html="", snippet=UNREADABLE, readable=False)
     return Body(text=text, html=html, snippet=snippet_of(text or html_to_text(html)))
 
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
-from email.errors import HeaderParseError
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.headerregistry import Address as HeaderAddress
 from email.parser import HeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
+
+import idna
+
+from inboxlink.mail.text import from_raw_header, one_line
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _parser = HeaderParser(policy=policy.compat32)
@@ -24,6 +30,8 @@ _FIRST_BREAK = re.compile(r"\r\n|\r|\n")
 _BLANK_LINE = re.compile(r"(?>\r\n|\r|\n)(?>\r\n|\r|\n)")
 #: A header line: a field name (printable ASCII but colon) and a colon.
 _FIELD = re.compile(r"[\x21-\x39\x3b-\x7e]+:")
+#: RFC 5322's line limit, and the width of the Message-ID columns: a longer "id" is junk.
+MAX_MESSAGE_ID = 998
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +62,21 @@ class HeaderInfo:
 
 
 def normalize_email(address: str) -> str:
-    return address.strip().lower()
+    """An address as inboxlink stores and compares it: lower case, an international domain in
+    its ASCII (IDNA) form and the rest in NFC, so that mail from user@bücher.example finds
+    the contact saved as user@xn--bcher-kva.example (as ``check_email`` stores it)."""
+    address = address.strip().lower()
+    if address.isascii():
+        return address
+    local, at, domain = address.rpartition("@")
+    if not domain.isascii():
+        with contextlib.suppress(idna.IDNAError, UnicodeError):
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+    return unicodedata.normalize("NFC", f"{local}{at}{domain}")
 
 
 def _message_ids(value: str | None) -> tuple[str, ...]:
-    return tuple(_MSGID.findall(value or ""))
+    return tuple(m for m in _MSGID.findall(value or "") if len(m) <= MAX_MESSAGE_ID)
 
 
 def _date(value: str | None) -> datetime | None:
@@ -66,29 +84,28 @@ def _date(value: str | None) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # e.g. a zone of +99999999999
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _decoded(value: str) -> str:
-    """A raw header value as text: RFC 2047 encoded-words and raw UTF-8 (SMTPUTF8) decoded."""
-    if not value.isascii():  # raw 8-bit bytes, kept as surrogates by the parser
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if "=?" not in value:
-        return " ".join(value.split())
-    try:
-        return " ".join(str(make_header(decode_header(value))).split())
-    except (ValueError, LookupError, HeaderParseError):
-        return " ".join(value.split())
+    """A header value as text: RFC 2047 encoded-words and raw UTF-8 (SMTPUTF8) decoded."""
+    if "=?" in value:
+        # MessageError: HeaderParseError, and CharsetError for a non-ASCII charset name.
+        with contextlib.suppress(ValueError, LookupError, MessageError):
+            value = str(make_header(decode_header(value)))
+    # Control characters have no place in header text (a reply reusing it would be refused).
+    return " ".join(one_line(value).split())
 
 
 @lru_cache(maxsize=8192)
 def _mailboxes_of(values: tuple[str, ...]) -> tuple[Mailbox, ...]:
     found = []
     for name, email in getaddresses(values):
-        if "@" in email:
-            found.append(Mailbox(normalize_email(_decoded(email)), _decoded(name).strip()))
+        address = normalize_email(_decoded(email))
+        if "@" in address:
+            found.append(Mailbox(address, _decoded(name).strip()))
     return tuple(found)
 
 
@@ -145,8 +162,7 @@ def parse_headers(raw: bytes) -> HeaderInfo:
     text = raw.decode("ascii", "surrogateescape")
     split = split_message(text)
     for name, value in _parser.parsestr(text).raw_items() if split is None else split[0]:
-        # NUL has no place in a header and no database text column can hold it.
-        fields.setdefault(name.lower(), []).append(value.replace("\x00", ""))
+        fields.setdefault(name.lower(), []).append(from_raw_header(value))
 
     def get(name: str) -> str:
         return fields.get(name.lower(), [""])[0]
@@ -168,4 +184,7 @@ def parse_headers(raw: bytes) -> HeaderInfo:
 
 
 def format_mailbox(mailbox: Mailbox) -> str:
-    return str(HeaderAddress(display_name=mailbox.name, addr_spec=mailbox.email))
+    """``Name <local@domain>``; the parts are given separately because the stdlib refuses to
+    parse a non-ASCII local part (SMTPUTF8, e.g. 用户@例子.测试) that it formats correctly."""
+    local, _, domain = mailbox.email.rpartition("@")
+    return str(HeaderAddress(display_name=mailbox.name, username=local, domain=domain))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -42,6 +43,13 @@ class OutgoingMessage:
     references: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        if "\x00" in self.text or "\x00" in self.html:
+            raise AppError(
+                "invalid_body",
+                "The message contains a NUL character, which email cannot carry. Remove it "
+                "and send again.",
+                status=422,
+            )
         check_header_value("subject", self.subject)
         check_header_value("In-Reply-To", self.in_reply_to)
         for label, people in (
@@ -59,8 +67,11 @@ class OutgoingMessage:
         return [m.email for m in (*self.to, *self.cc, *self.bcc)]
 
     def to_bytes(self, *, include_bcc: bool = False) -> bytes:
-        """The message as sent (without Bcc) or as saved to Sent (with it)."""
-        message = EmailMessage()
+        """The message as sent (without Bcc) or as saved to Sent (with it). An address with a
+        non-ASCII local part cannot be encoded in an ASCII header: such a message is written
+        as UTF-8 (RFC 6532) and sent with SMTPUTF8."""
+        international = not all(a.isascii() for a in (self.sender.email, *self.recipients))
+        message = EmailMessage(policy=policy.default.clone(utf8=True) if international else None)
         message["From"] = format_mailbox(self.sender)
         message["To"] = ", ".join(format_mailbox(m) for m in self.to)
         if self.cc:

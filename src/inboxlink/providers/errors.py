@@ -3,7 +3,12 @@ retrying later can help (``transient``) or the user must act (wrong password, re
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 from inboxlink.errors import AppError
+from inboxlink.mail.text import one_line
 
 
 class ConnectorError(AppError):
@@ -21,7 +26,9 @@ class ConnectorError(AppError):
         retry_after: float | None = None,
         **extra: object,
     ):
-        super().__init__(code, message, status=None, **extra)
+        # Messages often quote what a server said, and they are stored and shown: a NUL or
+        # control character from a hostile server must not fail the write (PostgreSQL).
+        super().__init__(code, one_line(message), status=None, **extra)
         self.transient = transient
         self.retry_after = retry_after
 
@@ -59,3 +66,22 @@ def protocol_error(kind: str, host: str, detail: str) -> ConnectorError:
         "Try again later; if it persists, contact your mail administrator.",
         transient=True,
     )
+
+
+def json_object(response: httpx.Response, service: str) -> dict[str, Any]:
+    """A successful API answer's JSON object. Anything else -- a proxy's HTML error page, cut
+    or broken JSON, a bare value -- is a transient ``provider_error``, not a crash."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        raise ConnectorError(
+            "provider_error",
+            f"{service} answered with something that is not the data inboxlink asked for "
+            f"(HTTP {response.status_code}, {kind}). inboxlink will try again; if it "
+            "persists, a proxy or firewall may be in the way.",
+            transient=True,
+        )
+    return body

@@ -30,7 +30,7 @@ from inboxlink.providers.base import (
     ScannedMessage,
     SentRef,
 )
-from inboxlink.providers.errors import ConnectorError
+from inboxlink.providers.errors import ConnectorError, json_object
 from inboxlink.providers.google import GMAIL_SCOPES
 from inboxlink.providers.oauth import TokenKeeper, revoke_token
 
@@ -161,7 +161,7 @@ class GmailConnector:
     def _result(self, response: httpx.Response, retryable: bool) -> Any:
         status = response.status_code
         if status < 300:
-            return response.json() if response.content else {}
+            return json_object(response, "Gmail") if response.content else {}
         if status == 404:
             raise _Missing(response.text[:200])
         if status == 401:

@@ -91,6 +91,9 @@ def translate(exc: BaseException, server: ServerSettings) -> ConnectorError:
     if isinstance(exc, ssl.SSLError):
         return protocol_error("IMAP", server.host, f"TLS handshake failed: {exc.reason}")
     if isinstance(exc, LoginError):
+        if isinstance(exc.__context__, imaplib.IMAP4.abort):
+            # Garbled or cut before the server said yes or no: no verdict on the password.
+            return protocol_error("IMAP", server.host, f"login: {str(exc)[:150]}")
         if "UNAVAILABLE" in str(exc).upper():
             return protocol_error("IMAP", server.host, "login temporarily unavailable")
         return auth_failed()

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from inboxlink.config import Settings
-from inboxlink.providers.errors import ConnectorError
+from inboxlink.providers.errors import ConnectorError, json_object
 from inboxlink.providers.oauth import OAuthClient, TokenKeeper, TokenSet
 
 GRAPH = "https://graph.microsoft.com"
@@ -266,7 +266,7 @@ class GraphHttp:
         response = await self._send("GET", path, params=params)
         if response.status_code != 200:
             raise _graph_failure(response)
-        return response.json()
+        return json_object(response, "Microsoft Graph")
 
     async def get_optional(self, path: str, params: Mapping[str, str]) -> Any:
         """The JSON answer, or None when this mailbox does not let us read it (403, 404)."""
@@ -275,7 +275,7 @@ class GraphHttp:
             return None
         if response.status_code != 200:
             raise _graph_failure(response)
-        return response.json()
+        return json_object(response, "Microsoft Graph")
 
     async def get_bytes(self, path: str) -> bytes | None:
         """The body, or None when the resource is gone (404)."""
@@ -297,7 +297,7 @@ class GraphHttp:
             return None
         if response.status_code != 200:
             raise _graph_failure(response)
-        return response.json()
+        return json_object(response, "Microsoft Graph")
 
     async def post(self, path: str, content: bytes, content_type: str) -> None:
         response = await self._send(

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.domain.permissions import Actor
-from inboxlink.errors import Conflict, NotFound
+from inboxlink.errors import AppError, Conflict, NotFound
+from inboxlink.mail.headers import normalize_email
 from inboxlink.services.users import check_email
 from inboxlink.store.tables import Contact
 
@@ -41,16 +42,35 @@ def update_contact(contact: Contact, values: dict[str, str]) -> None:
     for field in PROPERTIES:
         if field in values:
             setattr(contact, field, values[field].strip()[: PROPERTIES[field]])
+MAX_NAME = 200  # the column's width
+
+
+def _check_name(name: str) -> str:
+    """Any script, emoji or combining mark is a name; control characters and more than fits
+    are refused with the fix (a form has no length limit of its own)."""
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise AppError(
+            "name_too_long", f"A name has at most {MAX_NAME} characters; shorten it.", status=422
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise AppError(
+            "invalid_name",
+            "The name contains a line break or control character. Remove it and save again.",
+            status=422,
+        )
+    return name
 
 
 async def create_contact(
     session: AsyncSession, actor: Actor, *, email: str, name: str = ""
 ) -> Contact:
     email = check_email(email)
+    name = _check_name(name)
     existing = await find_contact(session, actor, email)
     if existing is not None:
         raise Conflict("contact_exists", f"{email} is already a contact.", contact_id=existing.id)
-    contact = Contact(account_id=actor.account_id, email=email, name=name.strip())
+    contact = Contact(account_id=actor.account_id, email=email, name=name)
     session.add(contact)
     await session.flush()
     return contact
@@ -59,7 +79,7 @@ async def create_contact(
 async def find_contact(session: AsyncSession, actor: Actor, email: str) -> Contact | None:
     return await session.scalar(
         select(Contact).where(
-            Contact.account_id == actor.account_id, Contact.email == email.strip().lower()
+            Contact.account_id == actor.account_id, Contact.email == normalize_email(email)
         )
     )
 

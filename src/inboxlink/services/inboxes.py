@@ -73,6 +73,7 @@ def inbox_dict(inbox: Inbox, aliases: list[Alias]) -> dict[str, Any]:
             "state": inbox.sync_state,
             "messages_scanned": inbox.messages_scanned,
             "messages_logged": inbox.messages_logged,
+            "messages_unreadable": inbox.messages_unreadable,
             "backfill_total": inbox.backfill_total,
             "backfill_complete": inbox.backfill_complete,
             "last_sync_at": as_utc(inbox.last_sync_at).isoformat() if inbox.last_sync_at else None,

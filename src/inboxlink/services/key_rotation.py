@@ -1,7 +1,8 @@
 """Vault key rotation: a new key seals from now on and every stored secret is re-sealed with it.
 
 With the key file (the default), the new key is put first in it and the old ones stay below,
-still able to open anything not yet re-sealed. With ``INBOXLINK_SECRET_KEY`` the admin adds
+still able to open anything not yet re-sealed; once ``reseal_all`` has run, nothing needs
+them and they can be deleted from the file. With ``INBOXLINK_SECRET_KEY`` the admin adds
 the new key in front of the list themselves and then runs the re-seal.
 """
 
@@ -9,13 +10,22 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
 from inboxlink.config import Settings
 from inboxlink.connectors import vault_context
 from inboxlink.runtime import Runtime
-from inboxlink.store.tables import Inbox
+from inboxlink.services.oauth_connect import verifier_context
+from inboxlink.store.tables import Inbox, OAuthState
+
+#: Every sealed column: (table, attribute, the context its values are bound to).
+SEALED: tuple[tuple[type[Any], str, Callable[[Any], str]], ...] = (
+    (Inbox, "credentials", lambda inbox: vault_context(inbox.id)),
+    (OAuthState, "code_verifier", lambda state: verifier_context(state.state_hash)),
+)
 
 
 def add_key_to_file(settings: Settings) -> None:
@@ -30,15 +40,14 @@ def add_key_to_file(settings: Settings) -> None:
 
 
 async def reseal_all(runtime: Runtime) -> int:
-    """Re-seal every credential made with an older key; returns how many were re-sealed."""
+    """Re-seal every secret made with an older key; returns how many were re-sealed."""
     count = 0
     async with runtime.sessions() as session, session.begin():
-        inboxes = await session.scalars(select(Inbox).where(Inbox.credentials.is_not(None)))
-        for inbox in inboxes:
-            assert inbox.credentials is not None
-            if runtime.vault.needs_reseal(inbox.credentials):
-                inbox.credentials = runtime.vault.reseal(
-                    inbox.credentials, context=vault_context(inbox.id)
-                )
-                count += 1
+        for table, name, context in SEALED:
+            column = getattr(table, name)
+            for row in await session.scalars(select(table).where(column.is_not(None))):
+                sealed = getattr(row, name)
+                if runtime.vault.needs_reseal(sealed):
+                    setattr(row, name, runtime.vault.reseal(sealed, context=context(row)))
+                    count += 1
     return count

@@ -37,6 +37,12 @@ STATE_LIFETIME = timedelta(minutes=15)
 OAUTH_PROVIDERS = (Provider.GMAIL, Provider.MICROSOFT)
 
 
+def verifier_context(state_hash: str) -> str:
+    """What a pending state's sealed PKCE verifier is bound to: its row, which key rotation
+    can name without knowing the state itself."""
+    return f"oauth:{state_hash}"
+
+
 def redirect_uri(runtime: Runtime, provider: Provider) -> str:
     return f"{runtime.settings.public_url}/oauth/{provider.value}/callback"
 
@@ -78,7 +84,9 @@ async def start(
                 kind=kind.value,
                 email_hint=hint,
                 inbox_automation=inbox_automation,
-                code_verifier=runtime.vault.seal({"v": verifier}, context=f"oauth:{state}"),
+                code_verifier=runtime.vault.seal(
+                    {"v": verifier}, context=verifier_context(token_hash(state))
+                ),
                 reconnect_inbox_id=reconnect_inbox_id,
                 via_api=via_api,
                 expires_at=utcnow() + STATE_LIFETIME,
@@ -138,9 +146,13 @@ async def _claim_state(
         await session.delete(row)
     if row.provider != callback.provider.value or as_utc(row.expires_at) < utcnow():
         raise _state_invalid()
-    if not row.via_api and session_user_id != row.user_id:
+    # A browser flow must come back to the session that started it. An API flow may finish
+    # in any browser, but never in another user's session: that user would be sent to a
+    # mailbox connected for someone else (or tricked into connecting theirs to a stranger).
+    started_elsewhere = session_user_id != row.user_id
+    if started_elsewhere and (not row.via_api or session_user_id is not None):
         raise _state_invalid()
-    verifier = runtime.vault.open(row.code_verifier, context=f"oauth:{callback.state}")["v"]
+    verifier = runtime.vault.open(row.code_verifier, context=verifier_context(row.state_hash))["v"]
     return row, str(verifier)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -124,6 +125,8 @@ class Inbox(Base):
     messages_logged: Mapped[int] = mapped_column(Integer, default=0)
     backfill_total: Mapped[int] = mapped_column(Integer, default=0)
     backfill_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Messages of this inbox the parser could not read (kept raw, flagged ``unreadable``).
+    messages_unreadable: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_sync_at: Mapped[datetime | None]
     last_error_code: Mapped[str | None] = mapped_column(String(60))
     last_error_message: Mapped[str | None] = mapped_column(Text)
@@ -228,6 +231,9 @@ class Message(Base):
     sent_from_crm: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The parser could not read it: ``raw`` keeps the message as received (else NULL).
+    unreadable: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class MessageSource(Base):

@@ -116,6 +116,9 @@ function renderSync(box, item, email) {
     alert.append(el("span", { class: "code" }, `(${sync.last_error.code})`));
     parts.push(alert);
   }
+  if (sync.messages_unreadable) {
+    parts.push(el("p", { class: "small muted" }, unreadableNote(sync.messages_unreadable)));
+  }
   // Only touch the DOM when the text changed, so screen readers are not re-read the same line.
   const probe = el("div");
   probe.append(...parts);
@@ -123,6 +126,11 @@ function renderSync(box, item, email) {
     box.replaceChildren(...parts);
     box.dataset.last = probe.innerHTML;
   }
+}
+
+function unreadableNote(count) {
+  return `${count} message${count === 1 ? "" : "s"} could not be read; inboxlink keeps ` +
+    "them as received and shows them on the timeline without their text.";
 }
 
 // The last successful sync and how long ago it was (G4); outside the live region on purpose,
