@@ -135,6 +135,16 @@ async def test_the_contact_form_keeps_unicode_and_refuses_oversize_and_controls(
             refused = await add(email, name)
             assert refused.status_code == 422 and code in refused.text, (label, refused.text[:300])
             statuses[label] = code
+        contact_url = added.headers["location"].split("#")[0]
+        for label, (field, value, says) in {  # the error page shows the message with the fix
+            "job title of 5,000 characters": ("job_title", "x" * 5000, "at most 200 characters"),
+            "NUL in company": ("company", "Acme\x00", "company contains a line break or control"),
+            "line break in phone": ("phone", "+46\n70", "phone contains a line break or control"),
+        }.items():
+            data = {"csrf_token": token.group(1), field: value}  # type: ignore[union-attr]
+            refused = await browser.post(f"{contact_url}/details", data=data)
+            assert refused.status_code == 422 and says in refused.text, (label, refused.text[:300])
+            statuses[label] = says
     finally:
         await browser.aclose()
     print(f"[figures] contact form refused: {statuses}")

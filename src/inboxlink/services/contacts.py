@@ -41,32 +41,34 @@ def update_contact(contact: Contact, values: dict[str, str]) -> None:
     """A person's edit: what they enter is theirs and automation never overwrites it."""
     for field in PROPERTIES:
         if field in values:
-            setattr(contact, field, values[field].strip()[: PROPERTIES[field]])
-MAX_NAME = 200  # the column's width
+            setattr(contact, field, checked_property(field, values[field]))
 
 
-def _check_name(name: str) -> str:
-    """Any script, emoji or combining mark is a name; control characters and more than fits
-    are refused with the fix (a form has no length limit of its own)."""
-    name = name.strip()
-    if len(name) > MAX_NAME:
+def checked_property(field: str, value: str) -> str:
+    """Any script, emoji or combining mark is fine; control characters and more than the
+    column holds are refused with the fix (a form has no length limit of its own)."""
+    value, limit = value.strip(), PROPERTIES[field]
+    label = field.replace("_", " ")
+    if len(value) > limit:
         raise AppError(
-            "name_too_long", f"A name has at most {MAX_NAME} characters; shorten it.", status=422
-        )
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise AppError(
-            "invalid_name",
-            "The name contains a line break or control character. Remove it and save again.",
+            f"{field}_too_long",
+            f"A {label} has at most {limit} characters; shorten it.",
             status=422,
         )
-    return name
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise AppError(
+            f"invalid_{field}",
+            f"The {label} contains a line break or control character. Remove it and save again.",
+            status=422,
+        )
+    return value
 
 
 async def create_contact(
     session: AsyncSession, actor: Actor, *, email: str, name: str = ""
 ) -> Contact:
     email = check_email(email)
-    name = _check_name(name)
+    name = checked_property("name", name)
     existing = await find_contact(session, actor, email)
     if existing is not None:
         raise Conflict("contact_exists", f"{email} is already a contact.", contact_id=existing.id)
