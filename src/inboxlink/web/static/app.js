@@ -26,10 +26,13 @@ document.addEventListener("keydown", (event) => {
   if (link && event.key === " ") { event.preventDefault(); link.click(); }
 });
 
-// Give focus back to whatever opened a dialog, for keyboard users.
+// Give focus back to whatever opened a dialog, for keyboard users — only where the browser
+// did not: the close event comes a moment after the dialog closed, and a user who already
+// pressed Tab by then must not be pulled back (the team-inbox test caught that race).
 document.addEventListener("close", (event) => {
   const dialog = event.target;
-  if (dialog instanceof HTMLDialogElement && dialog.returnFocusTo) {
+  const lost = !document.activeElement || document.activeElement === document.body;
+  if (dialog instanceof HTMLDialogElement && dialog.returnFocusTo && lost) {
     dialog.returnFocusTo.focus();
   }
 }, true);
