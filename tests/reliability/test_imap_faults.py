@@ -26,7 +26,7 @@ from tests.support.mail_samples import sample_message
 from tests.support.postfix import Postfix
 from tests.support.tcp_proxy import TcpProxy
 
-MESSAGES = 400
+MESSAGES = 1000  # enough FETCH rounds left for all four cuts, however fast the backfill runs
 CONTACT_EVERY = 4
 
 
