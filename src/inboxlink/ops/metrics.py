@@ -3,7 +3,9 @@ polls the database between scrapes."""
 
 from __future__ import annotations
 
-from prometheus_client import Gauge, Histogram
+import contextlib
+
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select, text
 
 from inboxlink.clock import as_utc, utcnow
@@ -55,3 +57,14 @@ async def refresh(runtime: Runtime, holdings: Holdings) -> None:
                 )
             )
             QUEUE_DEPTH.labels(queue="outbox").set(queued or 0)
+
+
+#: The media type of :func:`exposition`'s answer.
+MEDIA_TYPE = CONTENT_TYPE_LATEST
+
+
+async def exposition(runtime: Runtime, holdings: Holdings) -> bytes:
+    """Every metric in Prometheus' text format, for the web's and the worker's /metrics."""
+    with contextlib.suppress(Exception):  # a down database must not hide the metrics
+        await refresh(runtime, holdings)
+    return bytes(generate_latest())

@@ -9,7 +9,6 @@ import logging
 from collections.abc import Iterator
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from inboxlink.jobs.holdings import Holdings
-from inboxlink.ops.metrics import refresh
+from inboxlink.ops.metrics import MEDIA_TYPE, exposition
 from inboxlink.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -45,9 +44,7 @@ def ops_app(runtime: Runtime, holdings: Holdings) -> Starlette:
         )
 
     async def metrics(_request: Request) -> Response:
-        with contextlib.suppress(Exception):  # a down database must not hide the metrics
-            await refresh(runtime, holdings)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(await exposition(runtime, holdings), media_type=MEDIA_TYPE)
 
     async def status(_request: Request) -> Response:
         since = holdings.since()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,14 +12,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inboxlink import __version__
 from inboxlink.errors import AppError
 from inboxlink.jobs.holdings import Holdings
-from inboxlink.ops.metrics import refresh
+from inboxlink.ops.metrics import MEDIA_TYPE, exposition
 from inboxlink.ops.server import database_ready
 from inboxlink.runtime import Runtime
 from inboxlink.store.db import unreachable
@@ -146,9 +144,7 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     async def metrics() -> Response:
         """Prometheus metrics; in the embedded mode they include the in-process worker's."""
-        with contextlib.suppress(Exception):  # a down database must not hide the metrics
-            await refresh(runtime, holdings)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(await exposition(runtime, holdings), media_type=MEDIA_TYPE)
 
     app.include_router(api.router)
     app.include_router(pages.router)
