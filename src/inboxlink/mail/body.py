@@ -15,7 +15,7 @@ from email.message import Message
 
 import nh3
 
-from inboxlink.mail.headers import split_message
+from inboxlink.mail.mime_tree import quick_message
 from inboxlink.mail.text import storable
 
 SNIPPET_LENGTH = 200
@@ -79,20 +79,11 @@ UNREADABLE = "(inboxlink could not read the content of this message)"
 
 
 def _message(raw: bytes) -> Message:
-    """``message_from_bytes(raw)``, and the same Message built without the feed parser when
-    the message is a single part: its payload is simply what follows the header block.
-    Most mail is one text/plain part, and the feed parser reading it line by line was most
-    of parse_body (bench/profile_sync --all-contacts); multipart mail still goes through it.
-    """
-    split = split_message(raw.decode("ascii", "surrogateescape"))
-    if split is not None:
-        message = Message()
-        for name, value in split[0]:
-            message.set_raw(name, value)
-        if message.get_content_maintype() not in ("multipart", "message"):
-            message.set_payload(split[1])
-            return message
-    return message_from_bytes(raw)
+    """The email package's Message of ``raw``: built by ``mime_tree`` when the message has
+    the usual shape (the feed parser reading mail line by line was most of parse_body,
+    bench/profile_sync --all-contacts), by ``message_from_bytes`` otherwise."""
+    quick = quick_message(raw)  # not ``or``: a Message without headers has len() 0
+    return message_from_bytes(raw) if quick is None else quick
 
 
 def parse_body(raw: bytes) -> Body:
