@@ -56,7 +56,7 @@ def _part(text: str, depth: int) -> Message | None:
     texts = _split_at_boundaries(rest, boundary)
     if texts is None:
         return None
-    parts = []
+    parts: list[Message | str] = []
     for part_text in texts:
         part = _part(part_text, depth + 1)
         if part is None:
