@@ -294,3 +294,18 @@ def test_inputs_the_parser_fuzz_found() -> None:
     assert charset.subject.endswith("base64?Q?x?=")
     control = parse_headers(b"Subject: a\x07b\x1bc\r\n")
     assert control.subject == "a b c"
+
+
+def test_headers_given_decoded_keep_the_block_for_threading() -> None:
+    """The cloud connectors give who and when as structured data, threading as a block."""
+    block = b"Message-ID: <m@x.example>\r\nIn-Reply-To: <p@x.example>\r\nSubject: raw\r\n\r\n"
+    given = parse_headers(block).with_decoded(
+        subject="Given", sender=Mailbox("a@b.example"), to=(), cc=(), date=None
+    )
+    assert (given.subject, given.sender, given.message_id, given.in_reply_to) == (
+        "Given",
+        Mailbox("a@b.example"),
+        "<m@x.example>",
+        "<p@x.example>",
+    )
+    assert given != parse_headers(block) and parse_headers(block) == parse_headers(block)

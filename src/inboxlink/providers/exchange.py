@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -254,8 +254,7 @@ def _headers(item: Any) -> HeaderInfo:
     ]
     parsed = parse_headers("\r\n".join(lines).encode("ascii", "replace") + b"\r\n\r\n")
     when = item.datetime_sent or item.datetime_received
-    return replace(
-        parsed,
+    return parsed.with_decoded(
         subject=str(item.subject or ""),
         sender=_mailbox(item.author),
         to=_mailboxes(item.to_recipients),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -88,8 +87,7 @@ def _headers(item: Mapping[str, Any]) -> HeaderInfo:
             value = " ".join(str(header.get("value", "")).split())
             lines.append(f"{header['name']}: {value}")
     parsed = parse_headers("\r\n".join(lines).encode("ascii", "replace") + b"\r\n\r\n")
-    return replace(
-        parsed,
+    return parsed.with_decoded(
         subject=str(item.get("subject") or ""),
         sender=_mailbox(item.get("from")),
         to=_mailboxes(item.get("toRecipients")),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inboxlink.clock import utcnow
 from inboxlink.conversations.tombstones import tombstoned
 from inboxlink.crm.ingest import Sighting, store_sightings
+from inboxlink.domain.enums import LoggingPolicy
 from inboxlink.domain.logging_rules import contacts_to_log, direction_of
 from inboxlink.providers.base import Batch, Checkpoint, Connector, Folder, ScannedMessage
 from inboxlink.store.tables import Inbox, MessageSource, SyncFolder
@@ -61,9 +62,12 @@ class InboxSync:
             context = await inbox_context(session, inbox)
             addresses = {a for m in batch.messages for a in m.headers.participants()}
             contacts = await contacts_among(session, context.account_id, addresses)
+            # Only "replies only" asks whether a message answers a known thread; the others
+            # need not decode the Message-IDs of mail they will not keep.
+            replies_only = context.policy is LoggingPolicy.REPLIES_ONLY
             parents = {
                 parent
-                for m in batch.messages
+                for m in (batch.messages if replies_only else ())
                 for parent in (m.headers.in_reply_to, *m.headers.references)
             }
             known = await known_message_ids(session, context.account_id, parents)
@@ -78,7 +82,9 @@ class InboxSync:
             headers = message.headers
             if headers.message_id in buried:
                 continue
-            answers_known = bool(known & {headers.in_reply_to, *headers.references})
+            answers_known = replies_only and bool(
+                known & {headers.in_reply_to, *headers.references}
+            )
             chosen = contacts_to_log(
                 headers.participants(),
                 contacts.keys(),
