@@ -272,3 +272,61 @@ async def test_a_team_inbox_keeps_every_message(
         stored = set(await session.scalars(select(Message.message_id)))
     assert {"<t1@x.example>", "<t2@x.example>"} <= stored
     assert [i["message_id"] for i in await timeline(api, team.admin, ann_id)] == ["<t1@x.example>"]
+
+
+async def test_replies_only_logs_a_reply_to_a_reply_stored_one_batch_earlier(
+    api: httpx.AsyncClient,
+    settings: Settings,
+    team: Team,
+    dovecot: Dovecot,
+    postfix: Postfix,
+) -> None:
+    """The engine decides on a batch while the one before it is still being stored; under
+    "replies only" a reply whose parent is in that earlier batch must still count as
+    answering a known thread. One message a batch, so parent and reply are neighbours."""
+    from sqlalchemy import update
+
+    from inboxlink.connectors import connector_for, folders_of
+    from inboxlink.store.tables import Account
+    from inboxlink.sync.engine import InboxSync
+
+    runtime = Runtime.build(Settings(**{**settings.model_dump(), "sync_batch_size": 1}))
+    owner, ann = new_user(dovecot), new_user(dovecot)
+    dovecot.write_messages(
+        owner.email, [sample_message(ann.email, owner.email, message_id="<root@x.example>")]
+    )
+    ann_id = await add_contact(api, team.member, ann.email)
+    created = await api.post(
+        "/api/v1/inboxes", json=connect_body(owner, dovecot, postfix), headers=team.member.headers
+    )
+
+    async def sync() -> None:
+        async with runtime.sessions() as session:
+            inbox = await session.get(Inbox, created.json()["id"])
+        assert inbox is not None
+        connector = connector_for(runtime, inbox)
+        try:
+            await InboxSync(runtime.sessions, inbox.id, connector).sync(folders_of(inbox))
+        finally:
+            await connector.close()
+
+    try:
+        await sync()  # the root is logged under "all contact mail"
+        async with runtime.sessions() as session, session.begin():
+            await session.execute(update(Account).values(logging_policy="replies"))
+        dovecot.write_messages(
+            owner.email,
+            [
+                sample_message(owner.email, ann.email, message_id="<r1@x.example>",
+                               in_reply_to="<root@x.example>", days_ago=0.5),
+                sample_message(ann.email, owner.email, message_id="<r2@x.example>",
+                               in_reply_to="<r1@x.example>", days_ago=0.2),
+                sample_message(ann.email, owner.email, message_id="<new@x.example>",
+                               days_ago=0.1),
+            ],
+        )  # fmt: skip
+        await sync()
+    finally:
+        await runtime.close()
+    logged = [i["message_id"] for i in await timeline(api, team.member, ann_id)]
+    assert sorted(logged) == ["<r1@x.example>", "<r2@x.example>", "<root@x.example>"]
