@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inboxlink.clock import utcnow
@@ -37,7 +37,7 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
-def _due_now(now: datetime) -> dict[str, ColumnElement[bool]]:
+def _due_now(now: datetime | BindParameter[datetime]) -> dict[str, ColumnElement[bool]]:
     """What makes an email due: ``"queued"`` and its time has come, or ``"crashed"``: a claim
     whose attempt never finished (its process died) and may now be taken over."""
     return {
@@ -46,6 +46,28 @@ def _due_now(now: datetime) -> dict[str, ColumnElement[bool]]:
         "crashed": (OutboundEmail.state == OutboundState.SENDING.value)
         & (OutboundEmail.next_attempt_at <= now),
     }
+
+
+#: The statements of ``step``, built once: it runs for every email, and building them was
+#: most of its cost (py-spy of the send row: ``step`` 14 % of the server, as much as SMTP).
+_RECORD = (
+    update(OutboundEmail)
+    .where(OutboundEmail.id == bindparam("email_id"))
+    .values(sent_at=bindparam("at"))
+)
+_CLAIM = {
+    kind: update(OutboundEmail)
+    .where(OutboundEmail.id == bindparam("email_id"), condition)
+    .values(
+        state=OutboundState.SENDING.value,
+        attempts=OutboundEmail.attempts + 1,
+        next_attempt_at=bindparam("until"),
+    )
+    .returning(OutboundEmail.attempts, OutboundEmail.sent_at)
+    for kind, condition in _due_now(
+        bindparam("now", type_=OutboundEmail.next_attempt_at.type)
+    ).items()
+}
 
 
 async def due(runtime: Runtime, limit: int) -> list[tuple[int, int | None]]:
@@ -83,23 +105,12 @@ async def step(
     # ORM session (bench send row).
     async with runtime.engine.begin() as connection:
         if handed is not None:
-            await connection.execute(
-                update(OutboundEmail).where(OutboundEmail.id == handed[0]).values(sent_at=handed[1])
-            )
+            await connection.execute(_RECORD, {"email_id": handed[0], "at": handed[1]})
         if email_id is None:
             return None
-        for kind, condition in _due_now(now).items():
-            claimed = await connection.execute(
-                update(OutboundEmail)
-                .where(OutboundEmail.id == email_id, condition)
-                .values(
-                    state=OutboundState.SENDING.value,
-                    attempts=OutboundEmail.attempts + 1,
-                    next_attempt_at=now + STALE_CLAIM,
-                )
-                .returning(OutboundEmail.attempts, OutboundEmail.sent_at)
-            )
-            for attempts, sent_at in claimed:
+        values = {"email_id": email_id, "now": now, "until": now + STALE_CLAIM}
+        for kind, claim in _CLAIM.items():
+            for attempts, sent_at in await connection.execute(claim, values):
                 return Claim(kind, attempts, sent_at is not None)
     return None
 
