@@ -367,7 +367,7 @@ async def test_send_from_alias_reaches_other_mailbox(
     assert not await gmail.was_sent(message.message_id)
     ref = await gmail.send(message)
     assert ref.saved_to_sent and ref.message_id == message.message_id
-    await gmail.save_to_sent(message)  # Gmail filed it already: nothing to do
+    await gmail.save_to_sent([message])  # Gmail filed it already: nothing to do
     assert await gmail.was_sent(message.message_id)
 
     received = [m for m in emu.mailboxes[BOB].messages.values() if "INBOX" in m.labels]

@@ -412,7 +412,7 @@ async def test_send_delivers_and_files_in_sent_items(
     assert not await alice.was_sent(message.message_id)
     ref = await alice.send(message)
     assert ref.saved_to_sent and ref.message_id == message.message_id
-    await alice.save_to_sent(message)  # nothing to do: sendMail saved it
+    await alice.save_to_sent([message])  # nothing to do: sendMail saved it
 
     (delivered,) = emu.live_messages(BOB, "inbox")
     assert message.message_id.encode() in delivered.raw and b"Bcc" not in delivered.raw

@@ -348,7 +348,7 @@ async def test_a_full_sync_changes_nothing_in_the_mailbox(
     bodies = await imap.fetch_raw(INBOX, ids(batches))
     assert len(bodies) == 80 and all(b"Hello" in raw for raw in bodies.values())
     assert await collect(imap, INBOX, batches[-1].checkpoint) == []
-    assert await imap.find_message_id(INBOX, "<unread3@client.example>")
+    assert await imap.message_ids_in(INBOX, ["<unread3@client.example>"])
     assert await imap.wait_for_change(0.3) is False
     assert snapshot(dovecot, mailbox) == before
 
@@ -454,10 +454,46 @@ async def test_append_sent_then_find_message_id(
     info = await imap.verify()
     sent = next(f for f in info.folders if f.role == "sent")
     raw = message(1, tag="outgoing")
-    assert not await imap.find_message_id(sent, "<outgoing1@client.example>")
-    await imap.append_sent(raw)
-    assert await imap.find_message_id(sent, "<outgoing1@client.example>")
-    assert await imap.find_message_id("Sent", "<outgoing1@client.example>")
+    assert not await imap.message_ids_in(sent, ["<outgoing1@client.example>"])
+    await imap.append_sent([raw])
+    assert await imap.message_ids_in(sent, ["<outgoing1@client.example>"])
+    assert await imap.message_ids_in("Sent", ["<outgoing1@client.example>"])
     files = list((dovecot.folder_path(mailbox.email, "Sent") / "cur").iterdir())
     assert [f.read_bytes() for f in files] == [raw.replace(b"\r\n", b"\n")]  # Maildir uses LF
     assert files[0].name.endswith(":2,S")  # saved as read
+
+
+def sent_copies(server: Dovecot, user: MailboxUser) -> list[tuple[bytes, str]]:
+    """Each message of Sent with its Maildir flags."""
+    files = (server.folder_path(user.email, "Sent") / "cur").iterdir()
+    return sorted((f.read_bytes(), f.name.rpartition(":2,")[2]) for f in files)
+
+
+@pytest.mark.parametrize("capabilities", [None, REDUCED], ids=["multiappend", "append-each"])
+async def test_many_sent_copies_in_one_call_and_one_search(
+    make_dovecot: Any, capabilities: str | None
+) -> None:
+    """The outbox files a batch: with MULTIAPPEND in one command, without it an APPEND each;
+    every copy once, read; the look-up tells exactly which Message-IDs are there
+    (HEADER matches substrings: <outgoing1@..> must not count as <outgoing11@..>)."""
+    server: Dovecot = make_dovecot(capabilities=capabilities)
+    user = new_user(server)
+    connection = connector(server, user)
+    info = await connection.verify()
+    assert ("MULTIAPPEND" in info.capabilities) is (capabilities is None)
+    raws = [message(n, tag="outgoing", extra=f"X-Size: {'x' * n * 50}\r\n") for n in range(40)]
+    wanted = [f"<outgoing{n}@client.example>" for n in range(0, 40, 3)]
+    assert await connection.message_ids_in("Sent", wanted) == set()
+    await connection.append_sent(raws[:11])
+    await connection.append_sent(raws[11:])
+    asked = [*wanted, "<outgoing1@client.exampl>", "<nothing@client.example>"]
+    assert await connection.message_ids_in("Sent", asked) == set(wanted)
+    copies = sent_copies(server, user)
+    assert [raw for raw, _ in copies] == sorted(r.replace(b"\r\n", b"\n") for r in raws)
+    assert {flags for _, flags in copies} == {"S"}
+    # A second look on the same connection, after appending to the selected folder.
+    await connection.append_sent([message(99, tag="late")])
+    assert await connection.message_ids_in("Sent", ["<late99@client.example>"]) == {
+        "<late99@client.example>"
+    }
+    await connection.close()

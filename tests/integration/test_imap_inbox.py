@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import Counter
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy import func, select
 
 from inboxlink.config import Settings
 from inboxlink.runtime import Runtime
-from inboxlink.store.tables import Inbox, Message
+from inboxlink.store.tables import Inbox, Message, OutboundEmail, TimelineEntry
 from tests.support.accounts import Person, Team
 from tests.support.api_helpers import add_contact, eventually, timeline
 from tests.support.dns_server import DnsServer
@@ -330,3 +332,123 @@ async def test_replies_only_logs_a_reply_to_a_reply_stored_one_batch_earlier(
         await runtime.close()
     logged = [i["message_id"] for i in await timeline(api, team.member, ann_id)]
     assert sorted(logged) == ["<r1@x.example>", "<r2@x.example>", "<root@x.example>"]
+
+async def test_batch_send_checks_each_email_and_sends_each_once(
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    runner: object,
+    team: Team,
+    dovecot: Dovecot,
+    postfix: Postfix,
+) -> None:
+    """``POST /api/v1/emails/batch``: every email checked on its own (the project's error
+    codes, per item), idempotency keys honoured within the batch, across batches and with
+    the single-email endpoint; two inboxes in one request, more emails than one outbox batch.
+    Each valid email reaches Postfix and the recipient once, is filed once in its own inbox's
+    Sent folder (MULTIAPPEND) and logged once on the contact's timeline."""
+    me, also_me, ann = new_user(dovecot), new_user(dovecot), new_user(dovecot)
+    ann_id = await add_contact(api, team.member, ann.email)
+    inboxes = []
+    for user in (me, also_me):
+        created = await api.post(
+            "/api/v1/inboxes",
+            json=connect_body(user, dovecot, postfix),
+            headers=team.member.headers,
+        )
+        assert created.status_code == 201, created.text
+        inboxes.append(created.json())
+    single = await api.post(
+        "/api/v1/emails",
+        json={"inbox_id": inboxes[0]["id"], "to": [ann.email], "subject": "First", "text": "Hi"},
+        headers={**team.member.headers, "Idempotency-Key": "single-1"},
+    )
+    assert single.status_code == 202, single.text
+
+    def email(n: int, **change: Any) -> dict[str, Any]:
+        inbox = inboxes[n % 2]
+        body = {"inbox_id": inbox["id"], "to": [ann.email], "subject": f"Offer {n}",
+                "text": f"Hello Ann, offer {n}", "idempotency_key": f"offer-{n}"}  # fmt: skip
+        body.update(change)
+        return body
+
+    valid = [email(n) for n in range(130)]
+    refused = [
+        email(900, to=["not an address"]),
+        {k: v for k, v in email(901).items() if k != "subject"},
+        email(902, **{"from": "someone@elsewhere.example"}),
+        email(903, inbox_id=999_999),
+        email(904, to=[]),
+    ]
+    repeated = [email(0, subject="Offer 0 again"), email(905, idempotency_key="single-1")]
+    batch = [*valid, *refused, *repeated]
+    response = await api.post(
+        "/api/v1/emails/batch", json={"emails": batch}, headers=team.member.headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    results = body["results"]
+    assert [r["index"] for r in results] == list(range(len(batch)))
+    assert (body["queued"], body["failed"]) == (132, 5)
+    assert [(r["status"], r["error"]["code"]) for r in results[130:135]] == [
+        (422, "invalid_email"),
+        (422, "invalid_request"),
+        (422, "invalid_from"),
+        (404, "not_found"),
+        (422, "invalid_request"),
+    ]
+    assert "subject" in results[131]["error"]["message"]
+    ids = [r["email"]["id"] for r in results[:130]]
+    assert len(set(ids)) == 130 and all(r["status"] == 202 for r in results[:130])
+    assert results[135]["email"]["id"] == ids[0]  # same key in the batch: the first email
+    assert results[136]["email"]["id"] == single.json()["id"]  # key of the single endpoint
+    again = await api.post(
+        "/api/v1/emails/batch", json={"emails": valid[:10]}, headers=team.member.headers
+    )
+    assert [r["email"]["id"] for r in again.json()["results"]] == ids[:10]
+    assert (
+        await api.post("/api/v1/emails/batch", json={"emails": []}, headers=team.member.headers)
+    ).json()["error"]["code"] == "invalid_request"
+
+    queued = {r["email"]["id"]: r["email"]["message_id"] for r in results[:130]}
+    queued[single.json()["id"]] = single.json()["message_id"]
+
+    async def all_sent() -> bool:
+        async with runtime.sessions() as session:
+            states = await session.scalars(
+                select(OutboundEmail.state).where(OutboundEmail.id.in_(queued))
+            )
+            return all(state == "sent" for state in states)
+
+    assert await eventually(all_sent, timeout=120)
+    async with runtime.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboundEmail)) == 131
+        logged = Counter(
+            await session.scalars(
+                select(Message.message_id)
+                .join(TimelineEntry, TimelineEntry.message_id == Message.id)
+                .where(TimelineEntry.contact_id == ann_id)
+            )
+        )
+    assert logged == Counter(queued.values())
+
+    def message_ids(user: MailboxUser, folder: str) -> Counter[str]:
+        parser = BytesHeaderParser()
+        return Counter(
+            (parser.parsebytes(raw).get("Message-ID") or "").strip()
+            for raw in dovecot.messages(user.email, folder)
+        )
+
+    async def all_delivered() -> bool:
+        return set(message_ids(ann, "INBOX")) >= set(queued.values())
+
+    assert await eventually(all_delivered, timeout=60)
+    await asyncio.sleep(1.0)  # a second copy would have arrived by now
+    assert message_ids(ann, "INBOX") == Counter(queued.values())
+    by_inbox = {inboxes[0]["id"]: me, inboxes[1]["id"]: also_me}
+    for inbox_id, user in by_inbox.items():
+        expected = {
+            r["email"]["message_id"] for r in results[:130] if r["email"]["inbox_id"] == inbox_id
+        }
+        if inbox_id == inboxes[0]["id"]:
+            expected.add(single.json()["message_id"])
+        assert message_ids(user, "Sent") == Counter(expected)

@@ -14,7 +14,11 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from email.parser import BytesHeaderParser
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from tests.reliability.figures import compare
 from tests.reliability.helpers import (
@@ -159,3 +163,74 @@ def test_stopped_mid_delivery_lets_it_finish(
         detail=f"final_state={final['state']}",
     )
     assert final["state"] == "sent" and figures.clean, final
+
+
+def test_killed_mid_batch_leaves_only_the_email_in_the_window_uncertain(
+    live: tuple[LiveServer, dict[str, str]],
+    tmp_path: Path,
+    dovecot: Dovecot,
+    postfix: Postfix,
+    smtp_proxy: TcpProxy,
+) -> None:
+    """Five emails queued in one batch request, so one outbox pass sends them back to back;
+    killed while Postfix's "250" for the first one is held. Only that one is in the window
+    (handed over, not recorded) and ends ``send_uncertain``; the four others were never
+    claimed, so they go out after the restart -- without waiting for the stale claim -- and
+    every one of the five arrives exactly once, filed once in Sent."""
+    server, headers = live
+    me, ann = new_user(dovecot), new_user(dovecot)
+    body = connect_body(me, dovecot.imap_port, smtp_proxy.port)
+    body["imap"]["security"] = "starttls"
+    inbox_id = live_connect(server, headers, body)
+
+    smtp_proxy.hold_after(END_OF_DATA)
+    emails = [
+        {"inbox_id": inbox_id, "to": [ann.email], "subject": f"Batch {n}", "text": "Hello",
+         "idempotency_key": f"batch-{n}"}
+        for n in range(5)
+    ]  # fmt: skip
+    response = httpx.post(
+        f"{server.url}/api/v1/emails/batch", headers=headers, json={"emails": emails}, timeout=30
+    )
+    assert response.status_code == 200 and response.json()["queued"] == 5, response.text
+    queued = [result["email"] for result in response.json()["results"]]
+    assert smtp_proxy.held.wait(60), "Postfix never answered the end of DATA"
+    first = queued[0]
+    wait_for(lambda: deliveries(dovecot, ann, first["message_id"]) == 1)
+    server.kill()
+    smtp_proxy.release()
+    smtp_proxy.cut_all()
+    with sqlite3.connect(tmp_path / "inboxlink.db") as db:
+        states = dict(db.execute("SELECT id, state FROM outbound_emails").fetchall())
+        assert states == {first["id"]: "sending", **{e["id"]: "queued" for e in queued[1:]}}
+        db.execute(
+            "UPDATE outbound_emails SET next_attempt_at = '2000-01-01 00:00:00' WHERE id = ?",
+            (first["id"],),
+        )
+    server.start()
+
+    def settled() -> list[dict[str, Any]] | None:
+        found = [live_email(server, headers, e["id"]) for e in queued]
+        return found if all(e["state"] not in ("queued", "sending") for e in found) else None
+
+    final = wait_for(settled)
+    wait_for(lambda: all(deliveries(dovecot, ann, e["message_id"]) for e in queued))
+    time.sleep(1.0)  # a second delivery would have arrived by now
+    counts = Counter({e["message_id"]: deliveries(dovecot, ann, e["message_id"]) for e in queued})
+    filed = Counter(
+        (BytesHeaderParser().parsebytes(raw).get("Message-ID") or "").strip()
+        for raw in dovecot.messages(me.email, "Sent")
+    )
+    figures = compare(
+        "outbox killed mid-batch, between Postfix's 250 and the commit",
+        [e["message_id"] for e in queued],
+        [m for m, n in counts.items() if n],
+        deliveries=counts,
+        detail=" ".join(f"{e['state']}:{(e.get('error') or {}).get('code')}" for e in final),
+    )
+    assert figures.clean
+    assert [(e["state"], (e.get("error") or {}).get("code")) for e in final] == [
+        ("failed", "send_uncertain"),
+        *[("sent", None)] * 4,
+    ]
+    assert [filed[e["message_id"]] for e in queued] == [0, 1, 1, 1, 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,8 @@ from inboxlink.mail.headers import Mailbox
 from inboxlink.mail.outgoing import OutgoingMessage, check_header_value, new_message_id
 from inboxlink.services.inboxes import get_inbox
 from inboxlink.services.users import check_email
-from inboxlink.store.tables import Alias, OutboundEmail, User
+from inboxlink.store.batching import slices
+from inboxlink.store.tables import Alias, Inbox, OutboundEmail, User
 from inboxlink.tracking.events import track_email
 
 MAX_RECIPIENTS = 100
@@ -63,30 +65,107 @@ async def enqueue(
     session: AsyncSession, actor: Actor, request: SendRequest, idempotency_key: str | None
 ) -> OutboundEmail:
     """Queue ``request``; the same idempotency key from the same user returns the first email."""
-    if idempotency_key:
-        existing = await session.scalar(
-            select(OutboundEmail).where(
-                OutboundEmail.user_id == actor.user_id,
-                OutboundEmail.idempotency_key == idempotency_key,
+    (queued,) = await enqueue_many(session, actor, [(request, idempotency_key)])
+    if isinstance(queued, AppError):
+        raise queued
+    return queued
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    actor: Actor,
+    requests: Sequence[tuple[SendRequest, str | None]],
+) -> list[OutboundEmail | AppError]:
+    """Queue each request, or say why not: each is checked and keyed exactly as ``enqueue``
+    does (a key seen before -- earlier in the list, or in an earlier call -- returns the first
+    email), with the look-ups they share made once and one flush for all of them. A refused
+    request leaves nothing in the session; the caller commits."""
+    keys = [key for _, key in requests if key]
+    known: dict[str, OutboundEmail] = {}
+    for chunk in slices(keys):
+        known.update(
+            (row.idempotency_key or "", row)
+            for row in await session.scalars(
+                select(OutboundEmail).where(
+                    OutboundEmail.user_id == actor.user_id,
+                    OutboundEmail.idempotency_key.in_(chunk),
+                )
             )
         )
-        if existing is not None:
-            return existing
-    inbox = await get_inbox(session, actor, request.inbox_id)
-    # A personal inbox sends for its owner only; a team inbox for anyone of the account who
-    # sees it (T1: replies go out from the team address). get_inbox checked visibility.
-    if inbox.kind == InboxKind.PERSONAL.value and inbox.owner_id != actor.user_id:
-        raise AppError("not_your_inbox", "You can only send from your own inboxes.", status=403)
-    if inbox.state != InboxState.CONNECTED.value:
-        raise AppError(
-            "inbox_not_connected",
-            f"{inbox.email} is {inbox.state.replace('_', ' ')}; enable or reconnect it in "
-            "Settings → General → Email before sending from it.",
-            status=409,
-        )
-    aliases = set(await session.scalars(select(Alias.email).where(Alias.inbox_id == inbox.id)))
+    senders = _Senders(session, actor)
+    results: list[OutboundEmail | AppError] = []
+    tracked: list[OutboundEmail] = []
+    for request, key in requests:
+        if key and key in known:
+            results.append(known[key])
+            continue
+        try:
+            row = await _new_email(session, actor, senders, request, key)
+        except AppError as error:
+            results.append(error)
+            continue
+        session.add(row)
+        results.append(row)
+        if key:
+            known[key] = row
+        if request.track:
+            tracked.append(row)
+    await session.flush()
+    for row in tracked:
+        track_email(session, row)
+    return results
+
+
+class _Senders:
+    """The inboxes a batch sends from, each looked up and checked once: the inbox with its
+    addresses, or the error every request naming it gets."""
+
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+        self._session = session
+        self._actor = actor
+        self._seen: dict[int, tuple[Inbox, frozenset[str]] | AppError] = {}
+
+    async def of(self, inbox_id: int) -> tuple[Inbox, frozenset[str]]:
+        found = self._seen.get(inbox_id)
+        if found is None:
+            try:
+                found = await self._check(inbox_id)
+            except AppError as error:
+                found = error
+            self._seen[inbox_id] = found
+        if isinstance(found, AppError):
+            raise found
+        return found
+
+    async def _check(self, inbox_id: int) -> tuple[Inbox, frozenset[str]]:
+        session, actor = self._session, self._actor
+        inbox = await get_inbox(session, actor, inbox_id)
+        # A personal inbox sends for its owner only; a team inbox for anyone of the account who
+        # sees it (T1: replies go out from the team address). get_inbox checked visibility.
+        if inbox.kind == InboxKind.PERSONAL.value and inbox.owner_id != actor.user_id:
+            raise AppError("not_your_inbox", "You can only send from your own inboxes.", status=403)
+        if inbox.state != InboxState.CONNECTED.value:
+            raise AppError(
+                "inbox_not_connected",
+                f"{inbox.email} is {inbox.state.replace('_', ' ')}; enable or reconnect it in "
+                "Settings → General → Email before sending from it.",
+                status=409,
+            )
+        aliases = await session.scalars(select(Alias.email).where(Alias.inbox_id == inbox.id))
+        return inbox, frozenset({inbox.email, *aliases})
+
+
+async def _new_email(
+    session: AsyncSession,
+    actor: Actor,
+    senders: _Senders,
+    request: SendRequest,
+    idempotency_key: str | None,
+) -> OutboundEmail:
+    """The email to queue for ``request``, checked (not yet added to the session)."""
+    inbox, addresses = await senders.of(request.inbox_id)
     sender = (request.sender or inbox.email).strip().lower()
-    if sender not in {inbox.email, *aliases}:
+    if sender not in addresses:
         raise AppError(
             "invalid_from",
             f"{sender} is neither {inbox.email} nor one of its aliases.",
@@ -116,7 +195,7 @@ async def enqueue(
         request.in_reply_to,
         message_id,
     )
-    row = OutboundEmail(
+    return OutboundEmail(
         account_id=actor.account_id,
         user_id=actor.user_id,
         inbox_id=inbox.id,
@@ -131,11 +210,6 @@ async def enqueue(
         html=request.html,
         in_reply_to=request.in_reply_to,
     )
-    session.add(row)
-    await session.flush()
-    if request.track:
-        track_email(session, row)
-    return row
 
 
 def outgoing_message(

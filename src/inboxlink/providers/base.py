@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -92,8 +92,9 @@ class Connector(Protocol):
         """Hand the message to the provider for delivery (Gmail and Graph also file it in Sent)."""
         ...
 
-    async def save_to_sent(self, message: OutgoingMessage) -> None:
-        """Make sure a copy is in the Sent folder (IMAP: APPEND unless it is already there)."""
+    async def save_to_sent(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Make sure a copy of each is in the Sent folder; the outbox hands over a batch (IMAP:
+        one look at Sent, one MULTIAPPEND of the missing; nothing for providers that file)."""
         ...
 
     async def was_sent(self, message_id: str) -> bool:

@@ -13,7 +13,7 @@ user's IT department removes access).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -218,7 +218,7 @@ class ExchangeConnector:
         await self._run(EwsMailbox.send, raw)
         return SentRef(message.message_id, saved_to_sent=True)
 
-    async def save_to_sent(self, message: OutgoingMessage) -> None:
+    async def save_to_sent(self, messages: Sequence[OutgoingMessage]) -> None:
         """Nothing to do: ``SendAndSaveCopy`` already saved the message in Sent Items."""
 
     async def was_sent(self, message_id: str) -> bool:

@@ -12,7 +12,7 @@ import asyncio
 import base64
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -371,7 +371,7 @@ class GmailConnector:
         await self._call("POST", "messages/send", json={"raw": raw})
         return SentRef(message.message_id, saved_to_sent=True)
 
-    async def save_to_sent(self, message: OutgoingMessage) -> None:
+    async def save_to_sent(self, messages: Sequence[OutgoingMessage]) -> None:
         """Nothing to do: Gmail files what ``messages.send`` sent in the SENT label itself."""
 
     async def was_sent(self, message_id: str) -> bool:

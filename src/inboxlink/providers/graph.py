@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -258,7 +258,7 @@ class GraphConnector:
         await self._graph.post("/me/sendMail", mime, "text/plain")
         return SentRef(message.message_id, saved_to_sent=True)
 
-    async def save_to_sent(self, message: OutgoingMessage) -> None:
+    async def save_to_sent(self, messages: Sequence[OutgoingMessage]) -> None:
         """Nothing to do: ``sendMail`` already saved the message in Sent Items."""
 
     async def was_sent(self, message_id: str) -> bool:

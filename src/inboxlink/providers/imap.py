@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -294,21 +294,22 @@ class ImapConnector:
 
     # -- outbox support --------------------------------------------------------------------
 
-    async def append_sent(self, raw: bytes) -> None:
-        """Save a sent message, marked \\Seen, in the Sent folder (created when missing).
-        Not retried on a dropped connection: the outbox checks ``find_message_id`` first."""
+    async def append_sent(self, raws: Sequence[bytes]) -> None:
+        """Save sent messages, marked \\Seen, in the Sent folder (created when missing), in one
+        MULTIAPPEND where offered. Not retried on a dropped connection: the outbox checks
+        ``message_ids_in`` first."""
         sent = next((f for f in await self.folders() if f.role == "sent"), None)
         if sent is None:
             sent = Folder("Sent", "sent")
             await self._session.run(partial(ops.create_folder, name=sent.name), retry=False)
             self._folders = (*(self._folders or ()), sent)
-        await self._session.run(partial(ops.append_seen, folder=sent.name, raw=raw), retry=False)
+        await self._session.run(partial(ops.append_seen, folder=sent.name, raws=raws), retry=False)
 
-    async def find_message_id(self, folder: Folder | str, message_id: str) -> bool:
-        """True when ``folder`` (a Folder or its name) holds a message with this Message-ID."""
+    async def message_ids_in(self, folder: Folder | str, message_ids: Sequence[str]) -> set[str]:
+        """Which of ``message_ids`` ``folder`` (a Folder or its name) holds, in one SEARCH."""
         name = folder.name if isinstance(folder, Folder) else folder
         return await self._session.run(
-            partial(ops.contains_message_id, folder=name, message_id=message_id)
+            partial(ops.message_ids_in, folder=name, message_ids=message_ids)
         )
 
     async def close(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import imaplib
 import re
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -32,6 +32,8 @@ SENT_NAMES = (
 #: UIDs per UID FETCH command of full messages; the commands of one call are pipelined.
 BODIES_PER_COMMAND = 100
 _UID = re.compile(rb"\bUID (\d+)")
+#: Any line ending, made CRLF in what is APPENDed (as imaplib's own APPEND does).
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 #: Untagged responses during IDLE that mean the folder changed.
 CHANGE_RESPONSES = frozenset({b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"})
 #: The same as imaplib files them (plus RECENT, which comes with new mail).
@@ -252,13 +254,70 @@ def _uid_set(data: bytes, top: int) -> Iterable[int]:
             yield from range(first, min(last, top) + 1)
 
 
-def contains_message_id(c: Connection, folder: str, message_id: str) -> bool:
+def message_ids_in(c: Connection, folder: str, message_ids: Sequence[str]) -> set[str]:
+    """Which of ``message_ids`` ``folder`` holds: one SEARCH for all of them (``OR``ed
+    ``HEADER Message-ID`` keys, prefix form so no nesting), then the Message-ID of each hit,
+    since HEADER matches substrings. The outbox looks at Sent once per batch this way."""
+    wanted = set(message_ids)
+    if not wanted:
+        return set()
     c.examine(folder, fresh=True)  # fresh: a message appended a moment ago must count
-    return bool(c.client.search(["HEADER", "Message-ID", message_id]))
+    criteria: list[Any] = []
+    for index, message_id in enumerate(sorted(wanted)):
+        criteria += (["OR"] if index + 1 < len(wanted) else []) + ["HEADER", "Message-ID"]
+        criteria.append(message_id)
+    hits = sorted(c.client.search(criteria))
+    if not hits:
+        return set()
+    found = _fetch_items(c, hits, "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", len(hits))
+    return {parse_headers(raw).message_id for raw in found.values()} & wanted
 
 
-def append_seen(c: Connection, folder: str, raw: bytes) -> None:
-    c.client.append(folder, raw, flags=[b"\\Seen"])
+def append_seen(c: Connection, folder: str, raws: Sequence[bytes]) -> None:
+    """Store ``raws`` in ``folder``, marked \\Seen: in one MULTIAPPEND where the server
+    offers it (RFC 3502: all of them or none), else an APPEND each.
+
+    imaplib has no MULTIAPPEND; its APPEND takes one literal. Its own literal hook (a
+    callable asked for the next bytes at each "+" continuation) sends several: each message
+    followed by the next one's flags and size, the last one ending the command. Synchronizing
+    literals, so any RFC 3502 server takes it (one round trip per message, not per command).
+    """
+    if len(raws) < 2 or not c.has("MULTIAPPEND"):
+        for raw in raws:
+            c.client.append(folder, raw, flags=[b"\\Seen"])
+        return
+    literals = _Literals([_LINE_END.sub(b"\r\n", raw) for raw in raws])
+    imap = c.client._imap
+    imap.literal = literals.next  # a bound method: imaplib's sign of a literal callback
+    tag = imap._command("APPEND", c.client._normalise_folder(folder), literals.first)
+    result, data = imap._command_complete("APPEND", tag)
+    if result != "OK" or not literals.done:
+        raise imaplib.IMAP4.error(f"MULTIAPPEND failed: {data!r}"[:200])
+
+
+class _Literals:
+    """The literals of one MULTIAPPEND, handed to imaplib one per "+" continuation."""
+
+    def __init__(self, literals: list[bytes]) -> None:
+        self._literals = literals
+        self._sent = 0
+
+    @property
+    def first(self) -> str:
+        """What precedes the first literal on the command line."""
+        return f"(\\Seen) {{{len(self._literals[0])}}}"
+
+    @property
+    def done(self) -> bool:
+        return self._sent == len(self._literals)
+
+    def next(self, _continuation: bytes) -> bytes:
+        """This literal, then the next one's flags and size (imaplib ends the line)."""
+        literal = self._literals[self._sent]
+        self._sent += 1
+        if not self.done:
+            literal += b" (\\Seen) {%d}" % len(self._literals[self._sent])
+        return literal
 
 
 def create_folder(c: Connection, name: str) -> None:

@@ -2,12 +2,13 @@
 
 Most IMAP servers do not file what SMTP sent, so after a send the copy is APPENDed to the
 Sent folder unless a message with that Message-ID is already there (servers that do file
-it, like Gmail's, would otherwise show it twice).
+it, like Gmail's, would otherwise show it twice). The outbox files a batch at a time: one
+SEARCH for all of its Message-IDs, one MULTIAPPEND (RFC 3502) of the missing copies.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from inboxlink.mail.outgoing import OutgoingMessage
 from inboxlink.providers.base import AccountInfo, Batch, Checkpoint, Folder, SentRef
@@ -45,14 +46,21 @@ class ImapSmtpConnector:
         await self._smtp.send(message)
         return SentRef(message.message_id, saved_to_sent=False)
 
-    async def save_to_sent(self, message: OutgoingMessage) -> None:
-        if self._sent_folder is not None and not await self.was_sent(message.message_id):
-            await self._imap.append_sent(message.to_bytes(include_bcc=True))
+    async def save_to_sent(self, messages: Sequence[OutgoingMessage]) -> None:
+        """One look at Sent for all of them, then one MULTIAPPEND of those not there yet."""
+        if self._sent_folder is None or not messages:
+            return
+        there = await self._imap.message_ids_in(
+            self._sent_folder, [message.message_id for message in messages]
+        )
+        missing = [m.to_bytes(include_bcc=True) for m in messages if m.message_id not in there]
+        if missing:
+            await self._imap.append_sent(missing)
 
     async def was_sent(self, message_id: str) -> bool:
         if self._sent_folder is None:
             return False
-        return await self._imap.find_message_id(self._sent_folder, message_id)
+        return message_id in await self._imap.message_ids_in(self._sent_folder, [message_id])
 
     async def revoke(self) -> None:
         """Password connections have nothing to revoke: the mailbox's IT department can (D4)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from inboxlink.errors import NotFound
 from inboxlink.mail.outgoing import OutgoingMessage
 from inboxlink.notifications.inbox import notify
 from inboxlink.runtime import Runtime
+from inboxlink.store.batching import slices
 from inboxlink.store.tables import Contact, OutboundEmail, TrackedEmail, TrackingEvent
 from inboxlink.tracking.instrument import html_from_text, instrument
 from inboxlink.tracking.tokens import Target, sign, tracking_keys, verify
@@ -46,23 +48,33 @@ def track_email(session: AsyncSession, row: OutboundEmail) -> None:
     )
 
 
-async def with_tracking(
-    session: AsyncSession, runtime: Runtime, row: OutboundEmail, message: OutgoingMessage
+async def tracked_among(session: AsyncSession, email_ids: Sequence[int]) -> dict[int, int]:
+    """The tracking id of each of these queued emails that is tracked (one query)."""
+    found: dict[int, int] = {}
+    for chunk in slices(email_ids):
+        rows = await session.execute(
+            select(TrackedEmail.outbound_email_id, TrackedEmail.id).where(
+                TrackedEmail.outbound_email_id.in_(chunk)
+            )
+        )
+        found.update((email_id, tracked_id) for email_id, tracked_id in rows)
+    return found
+
+
+def with_tracking(
+    runtime: Runtime, tracked_id: int | None, message: OutgoingMessage
 ) -> OutgoingMessage:
     """The message with pixel and signed links when it is tracked; as it was otherwise.
 
     Deterministic for a given email, so a retried send carries the same URLs."""
-    tracked = await session.scalar(
-        select(TrackedEmail).where(TrackedEmail.outbound_email_id == row.id)
-    )
-    if tracked is None:
+    if tracked_id is None:
         return message
     key = tracking_keys(runtime.settings.secret_keys())[0]
     base = runtime.settings.public_url
     html = instrument(
         message.html or html_from_text(message.text),
-        f"{base}/t/o/{sign(Target('open', tracked.id), key)}",
-        lambda url: f"{base}/t/c/{sign(Target('click', tracked.id, url), key)}",
+        f"{base}/t/o/{sign(Target('open', tracked_id), key)}",
+        lambda url: f"{base}/t/c/{sign(Target('click', tracked_id, url), key)}",
     )
     return dataclasses.replace(message, html=html)
 

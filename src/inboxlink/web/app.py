@@ -24,6 +24,7 @@ from inboxlink.runtime import Runtime
 from inboxlink.store.db import unreachable
 from inboxlink.web import api, pages, tracking
 from inboxlink.web.pages.common import LoginRequired, login_redirect, render, render_error
+from inboxlink.web.validation import invalid_request
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +85,9 @@ def create_app(runtime: Runtime, *, start_worker: Lifespan | None = None) -> Fas
         return await _error_response(request, exc.status, exc.to_dict())
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        body = {"error": {"code": "invalid_request", "message": f"Check the request: {problems}"}}
-        return await _error_response(request, 422, body)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        error = invalid_request(exc.errors())
+        return await _error_response(request, error.status, error.to_dict())
 
     @app.exception_handler(OverflowError)
     async def number_too_large(request: Request, exc: OverflowError) -> Response:
