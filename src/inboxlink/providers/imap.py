@@ -54,6 +54,9 @@ class ImapConnector:
         self._folders: tuple[Folder, ...] | None = None
         # INBOX as last seen, so a change between two waits is not slept through.
         self._inbox_seen: ops.FolderStatus | None = None
+        # The other synced folders (Sent) as their last sync saw them: IDLE does not watch
+        # them, so a wait that times out compares them with one STATUS each.
+        self._others_seen: dict[str, ops.FolderStatus] = {}
 
     # -- connect ---------------------------------------------------------------------------
 
@@ -83,6 +86,8 @@ class ImapConnector:
         )
         if folder.role == "inbox":
             self._inbox_seen = status
+        else:
+            self._others_seen[folder.name] = status
         state = FolderCheckpoint.from_dict(checkpoint)
         if state is None or state.uidvalidity != status.uidvalidity:
             if state is not None:
@@ -238,19 +243,29 @@ class ImapConnector:
     # -- waiting for mail ------------------------------------------------------------------
 
     async def wait_for_change(self, timeout: float) -> bool:
-        """True as soon as INBOX changes (IDLE, or polling where the server has no IDLE),
-        False after ``timeout`` seconds without a change."""
+        """True as soon as INBOX changes (IDLE, or polling where the server has no IDLE).
+        When ``timeout`` passes without that: whether another folder ``changes`` synced (Sent)
+        changed since, by one STATUS each -- so False means nothing to sync anywhere."""
         deadline = asyncio.get_running_loop().time() + timeout
         connection = await self._session.connection()
-        if connection.has("IDLE"):
-            return await self._idle(deadline)
-        return await self._poll(deadline)
+        if await (self._idle(deadline) if connection.has("IDLE") else self._poll(deadline)):
+            return True
+        return bool(self._others_seen) and await self._session.run(self._others_changed)
 
     def _inbox_changed(self, c: Connection) -> bool:
         """Look at INBOX again; True (and remember it) when it differs from what we last saw."""
         status = ops.look(c, ops.INBOX, select=True)
         seen, self._inbox_seen = self._inbox_seen, status
-        return seen is not None and _inbox_key(seen) != _inbox_key(status)
+        return seen is not None and _change_key(seen) != _change_key(status)
+
+    def _others_changed(self, c: Connection) -> bool:
+        """STATUS of each synced folder but INBOX; True when one differs from its last sync."""
+        changed = False
+        for name, seen in self._others_seen.items():
+            status = ops.look(c, name, select=False)
+            self._others_seen[name] = status
+            changed = changed or _change_key(seen) != _change_key(status)
+        return changed
 
     def _begin_idle(self, c: Connection) -> bool:
         if self._inbox_changed(c):
@@ -315,8 +330,8 @@ class ImapConnector:
         await self._session.close()
 
 
-def _inbox_key(status: ops.FolderStatus) -> tuple[int, int, int]:
-    """What counts as "INBOX changed" between waits: new, expunged or renumbered mail."""
+def _change_key(status: ops.FolderStatus) -> tuple[int, int, int]:
+    """What counts as "the folder changed" between waits: new, expunged or renumbered mail."""
     return status.uidvalidity, status.uidnext, status.exists
 
 
