@@ -105,8 +105,9 @@ async def watch_inbox(runtime: Runtime, inbox_id: int) -> None:
     """Run until the inbox is no longer active (disabled, removed, needs reconnect).
 
     Syncs only when the connector reports a change. A wait that ends without one (every
-    ``poll_seconds``: IMAP's IDLE covers INBOX, a STATUS the Sent folder) costs no query: the
-    inbox is only confirmed up to date, in memory (``sync.confirmations``). The engine stops
+    ``poll_seconds``; with IMAP, IDLE covers INBOX, and Sent too where the server offers
+    NOTIFY, else a STATUS at the end of each wait) costs no query: the inbox is only
+    confirmed up to date, in memory (``sync.confirmations``). The engine stops
     the watcher of an inbox disabled or removed (``Scheduler.inbox_changed``); the watcher
     checks for itself after each change and when the confirmations' write finds it inactive.
     """
