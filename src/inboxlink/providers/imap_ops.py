@@ -280,7 +280,12 @@ def notify_changes(c: Connection, folders: Iterable[str]) -> bool:
     events = "(MessageNew MessageExpunge)"
     imap = c.client._imap
     tag = imap._command("NOTIFY", "SET", f"(selected {events}) (mailboxes ({names}) {events})")
-    result, _ = imap._command_complete("NOTIFY", tag)
+    try:
+        result, _ = imap._command_complete("NOTIFY", tag)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error:  # BAD: offered, yet not for this request; STATUS will do
+        return False
     return bool(result == "OK")
 
 
