@@ -13,6 +13,7 @@ from inboxlink.net.dns import Resolver
 from inboxlink.net.policy import NetworkPolicy
 from inboxlink.security.vault import Vault
 from inboxlink.store.db import create_engine, session_factory
+from inboxlink.sync.confirmations import Confirmations
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Runtime:
     signing_key: str
     #: How web requests and jobs hand work to the engine (``INBOXLINK_JOB_ENGINE``).
     scheduler: Scheduler
+    #: Watchers' "up to date, nothing new" confirmations, written for all inboxes at once.
+    confirmations: Confirmations
     #: The in-process runner's wake-ups; set through ``scheduler`` in the embedded mode.
     signals: Signals = field(default_factory=Signals)
 
@@ -36,19 +39,22 @@ class Runtime:
         resolver = Resolver(settings)
         keys = settings.secret_keys()
         signals = Signals()
+        sessions = session_factory(engine)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             vault=Vault(keys),
             resolver=resolver,
             policy=NetworkPolicy(settings, resolver),
             signing_key=hashlib.sha256(b"inboxlink-signing:" + keys[0].encode()).hexdigest(),
             scheduler=_scheduler(settings, signals),
+            confirmations=Confirmations(sessions),
             signals=signals,
         )
 
     async def close(self) -> None:
+        await self.confirmations.write()
         await self.scheduler.close()
         await self.engine.dispose()
 

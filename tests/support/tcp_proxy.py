@@ -193,6 +193,10 @@ class TcpProxy:
     def sent_by_client(self, pattern: bytes) -> bool:
         return any(pattern in link.from_client for link in list(self._links.values()))
 
+    def count_by_client(self, pattern: bytes) -> int:
+        """How often the open connections' clients have sent ``pattern`` (commands issued)."""
+        return sum(link.from_client.count(pattern) for link in list(self._links.values()))
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _close_links(self) -> None:

@@ -17,7 +17,8 @@ from inboxlink.store.tables import Inbox, OutboundEmail
 INBOXES_HELD = Gauge("inboxlink_inboxes_held", "Inboxes this process is watching now.")
 SYNC_LAG = Gauge(
     "inboxlink_sync_lag_seconds",
-    "Longest time since the last completed sync among the inboxes this process watches.",
+    "Longest time since the last completed sync among the inboxes this process watches "
+    "(a wait that found nothing new counts as one; written up to a minute behind).",
 )
 QUEUE_DEPTH = Gauge("inboxlink_queue_depth", "Jobs waiting to run, by queue.", labelnames=["queue"])
 SEND_LATENCY = Histogram(

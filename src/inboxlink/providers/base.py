@@ -85,7 +85,10 @@ class Connector(Protocol):
         ...
 
     async def wait_for_change(self, timeout: float) -> bool:
-        """Block until the mailbox changes (IDLE / push / poll) or ``timeout`` passes."""
+        """Block until the mailbox changes (IDLE / push / poll) or ``timeout`` passes.
+
+        False promises that no folder ``changes`` has synced on this connector changed, so
+        the watcher skips the sync (an idle inbox costs no database work)."""
         ...
 
     async def send(self, message: OutgoingMessage) -> SentRef:

@@ -22,7 +22,13 @@ from inboxlink.net.tls import client_context
 from inboxlink.providers import imap_ops as ops
 from inboxlink.providers.base import AccountInfo, Batch, Checkpoint, Folder, ScannedMessage
 from inboxlink.providers.imap_checkpoint import FolderCheckpoint
-from inboxlink.providers.imap_connection import DROPPED, Connection, Session, translate
+from inboxlink.providers.imap_connection import (
+    DROPPED,
+    Connection,
+    Session,
+    is_change,
+    translate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,9 @@ class ImapConnector:
         self._folders: tuple[Folder, ...] | None = None
         # INBOX as last seen, so a change between two waits is not slept through.
         self._inbox_seen: ops.FolderStatus | None = None
+        # The other synced folders (Sent) as their last sync saw them: IDLE does not watch
+        # them, so a wait that times out compares them with one STATUS each.
+        self._others_seen: dict[str, ops.FolderStatus] = {}
 
     # -- connect ---------------------------------------------------------------------------
 
@@ -83,6 +92,8 @@ class ImapConnector:
         )
         if folder.role == "inbox":
             self._inbox_seen = status
+        else:
+            self._others_seen[folder.name] = status
         state = FolderCheckpoint.from_dict(checkpoint)
         if state is None or state.uidvalidity != status.uidvalidity:
             if state is not None:
@@ -238,24 +249,52 @@ class ImapConnector:
     # -- waiting for mail ------------------------------------------------------------------
 
     async def wait_for_change(self, timeout: float) -> bool:
-        """True as soon as INBOX changes (IDLE, or polling where the server has no IDLE),
-        False after ``timeout`` seconds without a change."""
+        """True as soon as INBOX changes (IDLE, or polling where the server has no IDLE) or
+        another folder ``changes`` synced (Sent): reported during IDLE where the server offers
+        NOTIFY, else compared by one STATUS each once ``timeout`` passes. So False means
+        nothing to sync anywhere."""
         deadline = asyncio.get_running_loop().time() + timeout
         connection = await self._session.connection()
         if connection.has("IDLE"):
             return await self._idle(deadline)
-        return await self._poll(deadline)
+        if await self._poll(deadline):
+            return True
+        return bool(self._others_seen) and await self._session.run(self._others_changed)
 
     def _inbox_changed(self, c: Connection) -> bool:
         """Look at INBOX again; True (and remember it) when it differs from what we last saw."""
         status = ops.look(c, ops.INBOX, select=True)
         seen, self._inbox_seen = self._inbox_seen, status
-        return seen is not None and _inbox_key(seen) != _inbox_key(status)
+        return seen is not None and _change_key(seen) != _change_key(status)
+
+    def _others_changed(self, c: Connection) -> bool:
+        """STATUS of each synced folder but INBOX; True when one differs from its last sync."""
+        changed = False
+        for name, seen in self._others_seen.items():
+            status = ops.look(c, name, select=False)
+            self._others_seen[name] = status
+            changed = changed or _change_key(seen) != _change_key(status)
+        return changed
 
     def _begin_idle(self, c: Connection) -> bool:
-        if self._inbox_changed(c):
+        """IDLE after a sync, unless INBOX changed since the sync looked. Where the server
+        offers NOTIFY it is first asked to report the other folders' changes during IDLE too
+        (once per connection), and those are compared once now: a change made during the
+        sync was reported before IDLE could catch it."""
+        if self._others_seen and c.notifying is None:
+            c.notifying = ops.notify_changes(c, self._others_seen)
+        if self._inbox_changed(c) or (c.notifying and self._others_changed(c)):
             return True
-        c.client.idle()
+        c.start_idle()
+        return False
+
+    def _idle_again(self, c: Connection, *, others: bool) -> bool:
+        """After the DONE of an IDLE that heard nothing: True when a change turned up in the
+        answers meanwhile or (``others``) in a folder IDLE does not watch; else IDLE again
+        at once -- no NOOP on INBOX first, IDLE was watching it."""
+        if not c.quiet or (others and self._others_changed(c)) or ops.heard_change(c):
+            return True
+        c.start_idle()
         return False
 
     async def _poll(self, deadline: float) -> bool:
@@ -268,14 +307,22 @@ class ImapConnector:
         return True
 
     async def _idle(self, deadline: float) -> bool:
+        """IDLE until a synced folder changes or ``deadline``; IDLE stays on into the next
+        wait. Where NOTIFY is on, the server reports the other folders too and a quiet wait
+        sends nothing; elsewhere it ends with one thread hop -- DONE, STATUS of the other
+        folders, IDLE again (bench/README.md, idle row). IDLE is renewed after
+        ``idle_renew_seconds`` (with a STATUS check there too, should NOTIFY fail us)."""
         loop = asyncio.get_running_loop()
-        while (remaining := deadline - loop.time()) > 0:
-            if await self._session.run(self._begin_idle):
-                return True
+        current = self._session.current()
+        if (current is None or not current.idling) and await self._session.run(self._begin_idle):
+            return True
+        while True:
             connection = self._session.current()
-            assert connection is not None
+            assert connection is not None and connection.idling
+            renew_at = connection.idle_since + self._idle_renew  # loop.time() is monotonic()
+            renewing = renew_at < deadline
             try:
-                changed = await _idle_for(connection, min(remaining, self._idle_renew))
+                changed = await _idle_for(connection, min(renew_at, deadline) - loop.time())
             except DROPPED:
                 # A server restart ends IDLE this way: wake the caller, whose next sync
                 # reconnects (or reports the server unreachable).
@@ -290,7 +337,13 @@ class ImapConnector:
                 connection.quiet = False  # IDLE read the change: a NOOP would not repeat it
                 self._inbox_seen = None  # the caller syncs INBOX next and records it
                 return True
-        return False
+            if connection.notifying and not renewing:
+                return False
+            others = bool(connection.notifying) or not renewing
+            if await self._session.run(partial(self._idle_again, others=others)):
+                return True
+            if not renewing:
+                return False
 
     # -- outbox support --------------------------------------------------------------------
 
@@ -316,8 +369,8 @@ class ImapConnector:
         await self._session.close()
 
 
-def _inbox_key(status: ops.FolderStatus) -> tuple[int, int, int]:
-    """What counts as "INBOX changed" between waits: new, expunged or renumbered mail."""
+def _change_key(status: ops.FolderStatus) -> tuple[int, int, int]:
+    """What counts as "the folder changed" between waits: new, expunged or renumbered mail."""
     return status.uidvalidity, status.uidnext, status.exists
 
 
@@ -327,23 +380,25 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 
 async def _idle_for(connection: Connection, seconds: float) -> bool:
     """Wait in IDLE up to ``seconds`` without holding a thread: the event loop watches the
-    socket and a thread reads only once the server has sent something. Ends IDLE (DONE)."""
+    socket and a thread reads only once the server has sent something. IDLE stays on; the
+    connection's next command ends it (``Connection.end_idle``)."""
     client = connection.client
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     # What the server sent with its "+ idling" (a change made just before IDLE began) is
-    # already in imaplib's buffer and never wakes the socket watcher: end IDLE at once and
-    # let the caller sync (at worst one sync too many).
-    changed = ops.has_buffered_input(connection)
-    while not changed and (remaining := deadline - loop.time()) > 0:
+    # already in imaplib's buffer and never wakes the socket watcher: report a change at
+    # once and let the caller sync (at worst one sync too many).
+    if ops.has_buffered_input(connection):
+        return True
+    while (remaining := deadline - loop.time()) > 0:
         if not await _readable(client.socket().fileno(), remaining):
-            break
+            return False
         responses = await asyncio.to_thread(client.idle_check, 0)
         if not responses:  # readable yet nothing to read: the server closed the connection
             raise ConnectionResetError("IMAP server closed the connection during IDLE")
-        changed = any(ops.is_change(response) for response in responses)
-    _, responses = await asyncio.to_thread(client.idle_done)
-    return changed or any(ops.is_change(response) for response in responses)
+        if any(is_change(response) for response in responses):
+            return True
+    return False
 
 
 async def _readable(fd: int, timeout: float) -> bool:

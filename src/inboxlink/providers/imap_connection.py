@@ -17,6 +17,7 @@ import imaplib
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -42,6 +43,16 @@ T = TypeVar("T")
 
 #: Failures meaning "the connection is gone" (worth one reconnect), not "the server said no".
 DROPPED = (imaplib.IMAP4.abort, OSError)
+#: Untagged responses that mean the selected folder changed.
+CHANGE_RESPONSES = frozenset({b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"})
+#: The same during IDLE, plus STATUS: another folder changed (reported where NOTIFY is on).
+_IDLE_CHANGES = CHANGE_RESPONSES | {b"STATUS"}
+
+
+def is_change(response: tuple[Any, ...]) -> bool:
+    """True for an untagged response during IDLE (as imapclient parses it) that signals a
+    change to a synced folder."""
+    return any(isinstance(part, bytes) and part.upper() in _IDLE_CHANGES for part in response[:2])
 
 
 class _PinnedIMAP4(imaplib.IMAP4):
@@ -129,9 +140,29 @@ class Connection:
     #: since: set by EXAMINE, cleared by whatever reads untagged responses itself (a FETCH,
     #: VANISHED, an IDLE that heard a change), so ops can check with a NOOP (ops.look).
     quiet: bool = False
+    #: IDLE left running between two waits for a change; ``end_idle`` ends it before any
+    #: other command (RFC 2177 allows none while idling). ``idle_since``: its start
+    #: (``time.monotonic``), to renew it well before servers end it (RFC 2177: 29 minutes).
+    idling: bool = False
+    idle_since: float = 0.0
+    #: The server reports changes to the other synced folders during IDLE (NOTIFY, RFC 5465);
+    #: None until asked.
+    notifying: bool | None = None
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities
+
+    def start_idle(self) -> None:
+        self.client.idle()
+        self.idling, self.idle_since = True, time.monotonic()
+
+    def end_idle(self) -> None:
+        """DONE, when IDLE was left running; a change reported meanwhile clears ``quiet``."""
+        if self.idling:
+            self.idling = False
+            _, responses = self.client.idle_done()
+            if any(is_change(response) for response in responses):
+                self.quiet = False
 
     def examine(self, folder: str, *, fresh: bool = False) -> dict[bytes, Any]:
         """EXAMINE (read-only SELECT) ``folder`` unless it is already the selected one."""
@@ -229,7 +260,7 @@ class Session:
             attempts -= 1
             connection = await self.connection()
             try:
-                return await asyncio.to_thread(operation, connection)
+                return await asyncio.to_thread(_outside_idle, operation, connection)
             except asyncio.CancelledError:
                 self.discard()  # the thread may still be mid-command on this connection
                 raise
@@ -263,8 +294,17 @@ class Session:
         if connection is None:
             return
         try:
-            await asyncio.to_thread(connection.client.logout)
+            await asyncio.to_thread(_outside_idle, _logout, connection)
         except Exception:  # closing must never fail the caller
             log.debug("IMAP logout from %s failed", self.server.host, exc_info=True)
             with contextlib.suppress(OSError):
                 connection.client.shutdown()
+
+
+def _outside_idle(operation: Callable[[Connection], T], connection: Connection) -> T:
+    connection.end_idle()
+    return operation(connection)
+
+
+def _logout(connection: Connection) -> None:
+    connection.client.logout()

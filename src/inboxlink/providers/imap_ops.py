@@ -17,7 +17,7 @@ from typing import Any
 
 from inboxlink.mail.headers import parse_headers
 from inboxlink.providers.base import Folder, ScannedMessage
-from inboxlink.providers.imap_connection import Connection
+from inboxlink.providers.imap_connection import CHANGE_RESPONSES, Connection
 
 HEADER_FIELDS = "FROM TO CC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES AUTO-SUBMITTED"
 _HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]"
@@ -34,9 +34,9 @@ BODIES_PER_COMMAND = 100
 _UID = re.compile(rb"\bUID (\d+)")
 #: Any line ending, made CRLF in what is APPENDed (as imaplib's own APPEND does).
 _LINE_END = re.compile(rb"\r\n|\r|\n")
-#: Untagged responses during IDLE that mean the folder changed.
-CHANGE_RESPONSES = frozenset({b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"})
-#: The same as imaplib files them (plus RECENT, which comes with new mail).
+# imaplib refuses commands it does not know; imapclient registers IDLE, ENABLE ... this way.
+imaplib.Commands.setdefault("NOTIFY", ("AUTH", "SELECTED"))
+#: Change responses as imaplib files them (plus RECENT, which comes with new mail).
 _CHANGE_KINDS = (*(kind.decode() for kind in CHANGE_RESPONSES), "RECENT")
 
 
@@ -91,10 +91,9 @@ def look(c: Connection, folder: str, *, select: bool) -> FolderStatus:
     should stay unselected (not INBOX, which IDLE watches) gets STATUS. Anything else, or a
     change heard, gets EXAMINE.
     """
-    imap = c.client._imap
     if c.selected == folder and c.quiet:
-        imap.noop()
-        if not any(kind in imap.untagged_responses for kind in _CHANGE_KINDS):
+        c.client._imap.noop()
+        if not heard_change(c):
             return _folder_status(c, c.status)
     elif not select and c.selected != folder:
         items = ["MESSAGES", "UIDNEXT", "UIDVALIDITY"]
@@ -107,6 +106,12 @@ def look(c: Connection, folder: str, *, select: bool) -> FolderStatus:
                 int(found[b"HIGHESTMODSEQ"]) if b"HIGHESTMODSEQ" in found else None,
             )  # fmt: skip
     return examine(c, folder)
+
+
+def heard_change(c: Connection) -> bool:
+    """True when an answer since the last EXAMINE carried a change to the selected folder."""
+    untagged = c.client._imap.untagged_responses
+    return any(kind in untagged for kind in _CHANGE_KINDS)
 
 
 def _folder_status(c: Connection, raw: dict[bytes, Any]) -> FolderStatus:
@@ -325,6 +330,24 @@ def create_folder(c: Connection, name: str) -> None:
     c.client.subscribe_folder(name)
 
 
+def notify_changes(c: Connection, folders: Iterable[str]) -> bool:
+    """Ask the server to report new and expunged mail in ``folders`` (STATUS responses) and in
+    the selected folder as it happens (NOTIFY, RFC 5465); False where it will not."""
+    if not c.has("NOTIFY"):
+        return False
+    names = " ".join(c.client._normalise_folder(name).decode() for name in folders)
+    events = "(MessageNew MessageExpunge)"
+    imap = c.client._imap
+    tag = imap._command("NOTIFY", "SET", f"(selected {events}) (mailboxes ({names}) {events})")
+    try:
+        result, _ = imap._command_complete("NOTIFY", tag)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error:  # BAD: offered, yet not for this request; STATUS will do
+        return False
+    return bool(result == "OK")
+
+
 def has_buffered_input(c: Connection) -> bool:
     """True when imaplib has read bytes from the server that nobody has parsed yet.
 
@@ -339,10 +362,3 @@ def has_buffered_input(c: Connection) -> bool:
         return False
     finally:
         imap.sock.settimeout(timeout)
-
-
-def is_change(response: tuple[Any, ...]) -> bool:
-    """True for an untagged response (as imapclient parses it) that signals a folder change."""
-    return any(
-        isinstance(part, bytes) and part.upper() in CHANGE_RESPONSES for part in response[:2]
-    )

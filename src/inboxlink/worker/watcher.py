@@ -1,5 +1,5 @@
-"""Keeps one inbox in sync: sync, wait for a change (IDLE or polling), repeat — recovering by
-itself from transient failures with capped exponential backoff and jitter.
+"""Keeps one inbox in sync: sync, wait for a change (IDLE or polling), sync what changed --
+recovering by itself from transient failures with capped exponential backoff and jitter.
 
 Only a failure the user must fix (credentials rejected) changes the inbox's state; a
 timeout, refused connection or server restart only delays it (issue 6: transient is not fatal).
@@ -102,18 +102,32 @@ async def _needs_reconnect(runtime: Runtime, inbox_id: int, error: AppError) -> 
 
 
 async def watch_inbox(runtime: Runtime, inbox_id: int) -> None:
-    """Run until the inbox is no longer active (disabled, removed, needs reconnect)."""
+    """Run until the inbox is no longer active (disabled, removed, needs reconnect).
+
+    Syncs only when the connector reports a change. A wait that ends without one (every
+    ``poll_seconds``; with IMAP, IDLE covers INBOX, and Sent too where the server offers
+    NOTIFY, else a STATUS at the end of each wait) costs no query: the inbox is only
+    confirmed up to date, in memory (``sync.confirmations``). The engine stops
+    the watcher of an inbox disabled or removed (``Scheduler.inbox_changed``); the watcher
+    checks for itself after each change and when the confirmations' write finds it inactive.
+    """
     failures = 0
     while (inbox := await _active_inbox(runtime, inbox_id)) is not None:
         asked = 0.0  # what the server asked to wait (Retry-After, back-off), if anything
         connector = connector_for(runtime, inbox)
         try:
-            sync = InboxSync(runtime.sessions, inbox_id, connector)
+            sync, folders = InboxSync(runtime.sessions, inbox_id, connector), folders_of(inbox)
+            await sync.sync(folders)
+            failures = 0
             while True:
-                await sync.sync(folders_of(inbox))
-                failures = 0
-                await connector.wait_for_change(runtime.settings.poll_seconds)
-                if await _active_inbox(runtime, inbox_id) is None:
+                if await connector.wait_for_change(runtime.settings.poll_seconds):
+                    if await _active_inbox(runtime, inbox_id) is None:
+                        return
+                    await sync.sync(folders)
+                elif (
+                    not await runtime.confirmations.confirm(inbox_id)
+                    and await _active_inbox(runtime, inbox_id) is None
+                ):
                     return
         except ConnectorError as error:
             if not error.transient:
