@@ -323,6 +323,11 @@ async def test_replies_only_logs_a_reply_to_a_reply_stored_one_batch_earlier(
                                in_reply_to="<root@x.example>", days_ago=0.5),
                 sample_message(ann.email, owner.email, message_id="<r2@x.example>",
                                in_reply_to="<r1@x.example>", days_ago=0.2),
+                # A reply without a Message-ID, then a new thread: "no In-Reply-To" must not
+                # pass for answering the stored message that has no Message-ID.
+                sample_message(ann.email, owner.email, message_id="<noid@x.example>",
+                               in_reply_to="<root@x.example>", days_ago=0.15,
+                               ).replace(b"Message-ID: <noid@x.example>\r\n", b""),
                 sample_message(ann.email, owner.email, message_id="<new@x.example>",
                                days_ago=0.1),
             ],
@@ -331,7 +336,8 @@ async def test_replies_only_logs_a_reply_to_a_reply_stored_one_batch_earlier(
     finally:
         await runtime.close()
     logged = [i["message_id"] for i in await timeline(api, team.member, ann_id)]
-    assert sorted(logged) == ["<r1@x.example>", "<r2@x.example>", "<root@x.example>"]
+    assert sorted(logged) == ["", "<r1@x.example>", "<r2@x.example>", "<root@x.example>"]
+
 
 async def test_batch_send_checks_each_email_and_sends_each_once(
     api: httpx.AsyncClient,

@@ -118,7 +118,7 @@ class InboxSync:
                 parent
                 for m in (batch.messages if replies_only else ())
                 for parent in (m.headers.in_reply_to, *m.headers.references)
-            }
+            } - {""}  # "no In-Reply-To" must not match a stored message without Message-ID
             known = await known_message_ids(session, context.account_id, parents)
             known |= parents & stored_before
             # A conversation the team deleted or marked as spam stays out (issue 7).
